@@ -1,0 +1,142 @@
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+
+// Configuration is read once, here, from flags and environment (flags win) and then frozen.
+// Nothing else in the server reads process.env or process.argv.
+
+const bool = z
+  .union([z.boolean(), z.enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])])
+  .transform((v) => v === true || v === '1' || v === 'true' || v === 'yes' || v === 'on');
+
+const positiveInt = z.coerce.number().int().positive();
+
+const ConfigSchema = z.object({
+  port: z.coerce.number().int().min(0).max(65535).default(8080),
+  host: z.string().min(1).default('127.0.0.1'),
+  dataDir: z.string().min(1).default('./.chatstorm'),
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1')
+    .default('us-east-1'),
+  accountId: z.string().regex(/^\d{12}$/, '12 digits').default('123456789012'),
+  /** base64 of 32 bytes; when absent a key is generated once and kept in the data dir. */
+  tokenKey: z.string().optional(),
+  tokenLifetimeSeconds: positiveInt.default(3600),
+  reviewTimeoutMs: positiveInt.default(200),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  metricsPort: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Lifts every cap the real service imposes, for benchmarking. Each cap below can also be set alone. */
+  bench: bool.default(false),
+  maxConnections: positiveInt.optional(),
+  maxRoomMessageRate: positiveInt.optional(),
+  maxRooms: positiveInt.optional(),
+  apiQuotas: bool.optional(),
+  /** Bytes a slow receiver may have buffered before the slow-consumer policy applies. */
+  maxBackpressureBytes: positiveInt.default(1024 * 1024),
+  slowConsumerPolicy: z.enum(['close', 'drop']).default('close'),
+  idleTimeoutSeconds: z.coerce.number().int().min(0).max(960).default(120),
+  allowUwsFallback: bool.default(false),
+  /** Records token ids to disk so a token stays single-use across restarts. */
+  persistUsedTokens: bool.default(true),
+});
+
+export type ChatstormConfig = Readonly<
+  Omit<z.infer<typeof ConfigSchema>, 'maxConnections' | 'maxRoomMessageRate' | 'maxRooms' | 'apiQuotas'> & {
+    limits: Readonly<{
+      maxConnections: number;
+      maxRoomMessageRate: number;
+      maxRooms: number;
+      maxLoggingConfigurations: number;
+      apiQuotas: boolean;
+    }>;
+  }
+>;
+
+// The real service's caps (ivs-chat-protocol.md §5).
+export const SERVICE_LIMITS = {
+  maxConnections: 50_000,
+  maxRoomMessageRate: 100,
+  maxRooms: 50_000,
+  maxLoggingConfigurations: 10,
+} as const;
+
+const FLAGS = {
+  port: { env: 'PORT', flag: 'port' },
+  host: { env: 'HOST', flag: 'host' },
+  dataDir: { env: 'CHATSTORM_DATA_DIR', flag: 'data-dir' },
+  region: { env: 'CHATSTORM_REGION', flag: 'region' },
+  accountId: { env: 'CHATSTORM_ACCOUNT_ID', flag: 'account-id' },
+  tokenKey: { env: 'CHATSTORM_TOKEN_KEY', flag: 'token-key' },
+  tokenLifetimeSeconds: { env: 'CHATSTORM_TOKEN_LIFETIME_SECONDS', flag: 'token-lifetime-seconds' },
+  reviewTimeoutMs: { env: 'CHATSTORM_REVIEW_TIMEOUT_MS', flag: 'review-timeout-ms' },
+  logLevel: { env: 'CHATSTORM_LOG_LEVEL', flag: 'log-level' },
+  metricsPort: { env: 'METRICS_PORT', flag: 'metrics-port' },
+  bench: { env: 'CHATSTORM_BENCH', flag: 'bench' },
+  maxConnections: { env: 'CHATSTORM_MAX_CONNECTIONS', flag: 'max-connections' },
+  maxRoomMessageRate: { env: 'CHATSTORM_MAX_ROOM_MESSAGE_RATE', flag: 'max-room-message-rate' },
+  maxRooms: { env: 'CHATSTORM_MAX_ROOMS', flag: 'max-rooms' },
+  apiQuotas: { env: 'CHATSTORM_API_QUOTAS', flag: 'api-quotas' },
+  maxBackpressureBytes: { env: 'CHATSTORM_MAX_BACKPRESSURE_BYTES', flag: 'max-backpressure-bytes' },
+  slowConsumerPolicy: { env: 'CHATSTORM_SLOW_CONSUMER_POLICY', flag: 'slow-consumer-policy' },
+  idleTimeoutSeconds: { env: 'CHATSTORM_IDLE_TIMEOUT_SECONDS', flag: 'idle-timeout-seconds' },
+  allowUwsFallback: { env: 'CHATSTORM_ALLOW_UWS_FALLBACK', flag: 'allow-uws-fallback' },
+  persistUsedTokens: { env: 'CHATSTORM_PERSIST_USED_TOKENS', flag: 'persist-used-tokens' },
+} as const satisfies Record<keyof z.input<typeof ConfigSchema>, { env: string; flag: string }>;
+
+const BOOLEAN_FLAGS = new Set(['bench', 'allow-uws-fallback']);
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export const USAGE = `Usage: chatstorm [options]   (every option also reads from the environment variable shown)
+
+${Object.values(FLAGS)
+  .map(({ env, flag }) => `  --${flag}${BOOLEAN_FLAGS.has(flag) ? '' : ' <value>'}`.padEnd(36) + env)
+  .join('\n')}
+  --help`;
+
+export function loadConfig(
+  argv: readonly string[] = process.argv.slice(2),
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): ChatstormConfig {
+  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
+  for (const { flag } of Object.values(FLAGS)) {
+    options[flag] = { type: BOOLEAN_FLAGS.has(flag) ? 'boolean' : 'string' };
+  }
+  let values: Record<string, unknown>;
+  try {
+    ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
+  } catch (error) {
+    throw new ConfigError(`${(error as Error).message}\n\n${USAGE}`);
+  }
+  if (values.help) throw new ConfigError(USAGE);
+
+  const raw: Record<string, unknown> = {};
+  for (const [key, { env: name, flag }] of Object.entries(FLAGS)) {
+    const value = values[flag] ?? (env[name] === '' ? undefined : env[name]);
+    if (value !== undefined) raw[key] = value;
+  }
+  const parsed = ConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0]) as keyof typeof FLAGS;
+      const names = FLAGS[key] ? `--${FLAGS[key].flag} / ${FLAGS[key].env}` : key;
+      return `  ${names}: ${issue.message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const { maxConnections, maxRoomMessageRate, maxRooms, apiQuotas, ...rest } = parsed.data;
+  const unlimited = Number.MAX_SAFE_INTEGER;
+  const bench = rest.bench;
+  return Object.freeze({
+    ...rest,
+    limits: Object.freeze({
+      maxConnections: maxConnections ?? (bench ? unlimited : SERVICE_LIMITS.maxConnections),
+      maxRoomMessageRate: maxRoomMessageRate ?? (bench ? unlimited : SERVICE_LIMITS.maxRoomMessageRate),
+      maxRooms: maxRooms ?? (bench ? unlimited : SERVICE_LIMITS.maxRooms),
+      maxLoggingConfigurations: SERVICE_LIMITS.maxLoggingConfigurations,
+      apiQuotas: apiQuotas ?? !bench,
+    }),
+  });
+}

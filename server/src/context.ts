@@ -1,0 +1,31 @@
+import type { Logger } from 'pino';
+import type { ArnFormat } from './arn.ts';
+import type { ChatLog } from './chat-logging/chat-log.ts';
+import type { ChatstormConfig } from './config.ts';
+import type { ApiQuotas } from './control-plane/api-quotas.ts';
+import type { Fanout } from './fanout/fanout.ts';
+import type { Metrics } from './metrics.ts';
+import type { MessageReviewer } from './review/review-message.ts';
+import type { LiveRooms } from './rooms/live-rooms.ts';
+import type { Store } from './store/store.ts';
+import type { TokenBucket } from './token-bucket.ts';
+import type { ChatTokenCipher } from './tokens/chat-token.ts';
+
+/** The services every operation and action is given; built once in server.ts. */
+export interface Context {
+  readonly config: ChatstormConfig;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly store: Store;
+  readonly fanout: Fanout;
+  readonly rooms: LiveRooms;
+  readonly tokens: ChatTokenCipher;
+  readonly arns: ArnFormat;
+  readonly chatLog: ChatLog;
+  readonly reviewer: MessageReviewer;
+  readonly apiQuotas: ApiQuotas;
+  /** DeleteMessage across all rooms, HTTP and WebSocket together (100/s in the real service). */
+  readonly deleteMessageBudget: TokenBucket;
+  /** Open WebSocket connections on this node, for the concurrent-connections quota. */
+  readonly connections: { count: number };
+}

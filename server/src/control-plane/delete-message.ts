@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { apiErrors } from '../errors.ts';
+import { ID_PATTERN } from '../ids.ts';
+import { broadcast } from '../messaging/broadcast.ts';
+import { deleteMessageEvent } from '../messaging/moderation-events.ts';
+import { defineOperation } from './operation.ts';
+import { findRoom } from './resources.ts';
+import { logDestinationsOf } from './room-log-destinations.ts';
+import { arnIdentifier, reason } from './schemas.ts';
+
+/** Broadcasts aws:DELETE_MESSAGE; answers with the event's id. Any well-formed message id is accepted (no history is kept). */
+export const deleteMessage = defineOperation({
+  name: 'DeleteMessage',
+  input: z.object({
+    roomIdentifier: arnIdentifier,
+    id: z.string().regex(ID_PATTERN, 'must be a message id: 12 characters [a-zA-Z0-9]'),
+    reason: reason.optional(),
+  }),
+  async handle(ctx, input) {
+    const room = await findRoom(ctx, input.roomIdentifier);
+    if (ctx.config.limits.apiQuotas && !ctx.deleteMessageBudget.take(100)) {
+      ctx.metrics.rateLimited.labels('delete_message_rate').inc();
+      throw apiErrors.throttled(room.id, 100, 'DeleteMessage rate of 100 per second (all rooms) is exceeded');
+    }
+    const event = deleteMessageEvent(input.id, input.reason, '');
+    await broadcast(ctx, room.id, await logDestinationsOf(ctx, room), 'EVENT', event.frame);
+    return { id: event.id };
+  },
+});

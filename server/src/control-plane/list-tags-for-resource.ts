@@ -1,0 +1,13 @@
+import { z } from 'zod';
+import { defineOperation } from './operation.ts';
+import { findTaggedResource } from './tagged-resource.ts';
+
+/** GET /tags/{resourceArn} */
+export const listTagsForResource = defineOperation({
+  name: 'ListTagsForResource',
+  input: z.object({ resourceArn: z.string().min(1).max(128) }),
+  async handle(ctx, input) {
+    const resource = await findTaggedResource(ctx, input.resourceArn);
+    return { tags: resource.tags };
+  },
+});

@@ -1,0 +1,148 @@
+import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
+import type { z } from 'zod';
+import type { Context } from '../context.ts';
+import { ApiError, apiErrors } from '../errors.ts';
+import { API_QUOTAS } from './api-quotas.ts';
+import { BodyTooLargeError, readBody } from '../http/read-body.ts';
+import { createChatToken } from './create-chat-token.ts';
+import { createLoggingConfiguration } from './create-logging-configuration.ts';
+import { createRoom } from './create-room.ts';
+import { deleteLoggingConfiguration } from './delete-logging-configuration.ts';
+import { deleteMessage } from './delete-message.ts';
+import { deleteRoom } from './delete-room.ts';
+import { disconnectUser } from './disconnect-user.ts';
+import { getLoggingConfiguration } from './get-logging-configuration.ts';
+import { getRoom } from './get-room.ts';
+import { listLoggingConfigurations } from './list-logging-configurations.ts';
+import { listRooms } from './list-rooms.ts';
+import { listTagsForResource } from './list-tags-for-resource.ts';
+import type { Operation } from './operation.ts';
+import { sendApiError, sendJson, type ResponseState } from './respond.ts';
+import { validationErrorOf } from './schemas.ts';
+import { sendEvent } from './send-event.ts';
+import { tagResource } from './tag-resource.ts';
+import { untagResource } from './untag-resource.ts';
+import { updateLoggingConfiguration } from './update-logging-configuration.ts';
+import { updateRoom } from './update-room.ts';
+
+/** The largest valid request (50 tags, escaped) is far below this. */
+const MAX_BODY_BYTES = 256 * 1024;
+
+/** Every operation except the tag ones is POST /<OperationName> with a JSON body. */
+const POST_OPERATIONS = new Map<string, Operation>(
+  [
+    createRoom,
+    getRoom,
+    updateRoom,
+    deleteRoom,
+    listRooms,
+    createChatToken,
+    sendEvent,
+    deleteMessage,
+    disconnectUser,
+    createLoggingConfiguration,
+    getLoggingConfiguration,
+    updateLoggingConfiguration,
+    deleteLoggingConfiguration,
+    listLoggingConfigurations,
+  ].map((operation) => [`/${operation.name}`, operation as Operation]),
+);
+
+/** The tag operations address the resource in the path: /tags/{resourceArn}. */
+const TAG_OPERATIONS: Record<string, Operation> = {
+  post: tagResource as Operation,
+  delete: untagResource as Operation,
+  get: listTagsForResource as Operation,
+};
+
+interface Route {
+  operation: Operation;
+  /** Input members taken from the path and query string. */
+  params: Record<string, unknown>;
+  hasBody: boolean;
+}
+
+function route(method: string, url: string, query: string): Route | ApiError {
+  if (url.startsWith('/tags/')) {
+    const operation = TAG_OPERATIONS[method];
+    if (!operation) return apiErrors.unknownOperation(method.toUpperCase(), url);
+    let resourceArn: string;
+    try {
+      resourceArn = decodeURIComponent(url.slice('/tags/'.length));
+    } catch {
+      return apiErrors.fieldValidation([{ name: 'resourceArn', message: 'is not a valid percent-encoded path segment' }]);
+    }
+    const params: Record<string, unknown> = { resourceArn };
+    if (method === 'delete') params.tagKeys = new URLSearchParams(query).getAll('tagKeys');
+    return { operation, params, hasBody: method === 'post' };
+  }
+  const operation = POST_OPERATIONS.get(url);
+  if (!operation || method !== 'post') return apiErrors.unknownOperation(method.toUpperCase(), url);
+  return { operation, params: {}, hasBody: true };
+}
+
+export function registerControlPlane(app: TemplatedApp, ctx: Context): void {
+  app.any('/*', (res, req) => handleApiRequest(ctx, res, req));
+}
+
+function handleApiRequest(ctx: Context, res: HttpResponse, req: HttpRequest): void {
+  const started = performance.now();
+  const state: ResponseState = { aborted: false };
+  res.onAborted(() => {
+    state.aborted = true;
+  });
+  const method = req.getMethod();
+  const found = route(method, req.getUrl(), req.getQuery() ?? '');
+  if (found instanceof ApiError) {
+    ctx.metrics.apiRequests.labels('unknown', String(found.status)).inc();
+    // Drop the connection rather than read a body nobody will use.
+    sendApiError(res, state, found, true);
+    return;
+  }
+  const { operation } = found;
+  const finish = (status: number) => {
+    ctx.metrics.apiRequests.labels(operation.name, String(status)).inc();
+    ctx.metrics.apiDuration.labels(operation.name).observe((performance.now() - started) / 1000);
+  };
+
+  const body = found.hasBody ? readBody(res, MAX_BODY_BYTES) : Promise.resolve(Buffer.alloc(0));
+  body
+    .then(async (raw) => {
+      const input = { ...parseJsonBody(raw), ...found.params };
+      if (!ctx.apiQuotas.take(operation.name)) {
+        ctx.metrics.rateLimited.labels('api_quota').inc();
+        const resourceId = String(input.roomIdentifier ?? input.identifier ?? input.resourceArn ?? '');
+        throw apiErrors.throttled(resourceId, API_QUOTAS[operation.name], `Rate exceeded for ${operation.name}`);
+      }
+      const parsed = (operation.input as z.ZodType).safeParse(input);
+      if (!parsed.success) throw validationErrorOf(parsed.error);
+      const result = await operation.handle(ctx, parsed.data);
+      finish(operation.status ?? 200);
+      sendJson(res, state, operation.status ?? 200, result);
+    })
+    .catch((error: unknown) => {
+      let apiError: ApiError;
+      if (error instanceof ApiError) apiError = error;
+      else if (error instanceof BodyTooLargeError) apiError = apiErrors.validation(`The request body exceeds ${error.limit} bytes`);
+      else {
+        ctx.log.error({ err: error, operation: operation.name }, 'operation failed');
+        apiError = apiErrors.internal();
+      }
+      finish(apiError.status);
+      sendApiError(res, state, apiError, error instanceof BodyTooLargeError);
+    });
+}
+
+function parseJsonBody(raw: Buffer): Record<string, unknown> {
+  if (raw.length === 0) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(raw.toString('utf8'));
+  } catch (error) {
+    throw apiErrors.validation(`The request body is not valid JSON: ${(error as Error).message}`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw apiErrors.validation('The request body must be a JSON object');
+  }
+  return value as Record<string, unknown>;
+}

@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { apiErrors, type ApiError } from '../errors.ts';
+
+// Field rules of the IVS Chat API (ivs-chat-protocol.md §1), shared by the operations.
+
+export const arnIdentifier = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^arn:aws:ivschat:[a-z0-9-]+:\d{12}:(room|logging-configuration)\/[a-zA-Z0-9]+$/, 'must be an ARN such as arn:aws:ivschat:us-east-1:123456789012:room/AbCdEfGh1234');
+
+export const resourceName = z
+  .string()
+  .max(128)
+  .regex(/^[a-zA-Z0-9-_]*$/, 'may contain only letters, digits, "-" and "_"');
+
+export const tags = z
+  .record(
+    z.string().min(1, 'tag keys are 1 to 128 characters').max(128, 'tag keys are 1 to 128 characters').refine((k) => !k.startsWith('aws:'), 'tag keys may not start with "aws:"'),
+    z.string().max(256, 'tag values are at most 256 characters'),
+  )
+  .refine((map) => Object.keys(map).length <= 50, 'at most 50 tags');
+
+/** Token and event attributes: string to string, 1 KB of keys and values in total. */
+export const attributes = z
+  .record(z.string(), z.string())
+  .refine(
+    (map) => Object.entries(map).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0) <= 1024,
+    'attributes are limited to 1 KB in total',
+  );
+
+export const reason = z.string().min(1, 'must be 1 to 256 characters').max(256, 'must be 1 to 256 characters');
+
+export const userId = z.string().min(1, 'must be 1 to 128 characters').max(128, 'must be 1 to 128 characters');
+
+/**
+ * The real service takes only a Lambda ARN here; chatstorm also takes an http(s) URL, the local
+ * stand-in for the Lambda (see review/review-message.ts). An empty uri means no handler.
+ */
+export const reviewHandlerUri = z
+  .string()
+  .max(170)
+  .refine(
+    (uri) => uri === '' || /^arn:aws:lambda:[a-z0-9-]+:[0-9]{12}:function:.+/.test(uri) || /^https?:\/\/[^\s]+$/.test(uri),
+    'must be empty, a Lambda function ARN, or an http(s) URL',
+  );
+
+export const messageReviewHandler = z.object({
+  uri: reviewHandlerUri.optional(),
+  fallbackResult: z.enum(['ALLOW', 'DENY']).optional(),
+});
+
+export const maxResults = z.number().int().min(1).max(50);
+export const nextToken = z.string().max(1024);
+
+export function validationErrorOf(error: z.ZodError): ApiError {
+  return apiErrors.fieldValidation(
+    error.issues.map((issue) => ({ name: issue.path.map(String).join('.') || 'body', message: issue.message })),
+  );
+}

@@ -1,0 +1,28 @@
+import { z } from 'zod';
+import { destinationConfiguration } from './logging-configuration-schemas.ts';
+import { defineOperation } from './operation.ts';
+import { findLoggingConfiguration, loggingConfigurationResponse } from './resources.ts';
+import { arnIdentifier, resourceName } from './schemas.ts';
+
+/** A new destination takes effect at once for every room that uses the configuration. */
+export const updateLoggingConfiguration = defineOperation({
+  name: 'UpdateLoggingConfiguration',
+  input: z.object({
+    identifier: arnIdentifier,
+    name: resourceName.optional(),
+    destinationConfiguration: destinationConfiguration.optional(),
+  }),
+  async handle(ctx, input) {
+    const configuration = await findLoggingConfiguration(ctx, input.identifier);
+    if (input.name !== undefined) configuration.name = input.name;
+    if (input.destinationConfiguration) configuration.destinationConfiguration = input.destinationConfiguration;
+    configuration.updateTime = new Date().toISOString();
+    await ctx.store.putLoggingConfiguration(configuration);
+    if (input.destinationConfiguration) {
+      for (const room of await ctx.store.listRooms()) {
+        if (room.loggingConfigurationIdentifiers.includes(configuration.arn)) await ctx.fanout.roomChanged(room.id);
+      }
+    }
+    return loggingConfigurationResponse(configuration);
+  },
+});

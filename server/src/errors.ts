@@ -1,0 +1,92 @@
+// Errors are values with the protocol's codes, made here and serialized in one place each:
+// ApiError by control-plane/respond.ts, ChatError by messaging/frames.ts.
+
+export type ValidationReason = 'UNKNOWN_OPERATION' | 'FIELD_VALIDATION_FAILED' | 'OTHER';
+export interface ValidationField {
+  name: string;
+  message: string;
+}
+
+/** The enum of the real API has only ROOM; logging configurations report it too. */
+export type ResourceType = 'ROOM';
+
+export type ApiErrorType =
+  | 'ValidationException'
+  | 'AccessDeniedException'
+  | 'PendingVerification'
+  | 'ResourceNotFoundException'
+  | 'ConflictException'
+  | 'ServiceQuotaExceededException'
+  | 'ThrottlingException'
+  | 'InternalServerException';
+
+const STATUS: Record<ApiErrorType, number> = {
+  ValidationException: 400,
+  AccessDeniedException: 403,
+  PendingVerification: 403,
+  ResourceNotFoundException: 404,
+  ConflictException: 409,
+  ServiceQuotaExceededException: 402,
+  ThrottlingException: 429,
+  InternalServerException: 500,
+};
+
+export class ApiError {
+  readonly status: number;
+  constructor(
+    readonly type: ApiErrorType,
+    readonly message: string,
+    /** Extra members of the error shape (reason, fieldList, resourceId, resourceType, limit). */
+    readonly fields: Readonly<Record<string, unknown>> = {},
+  ) {
+    this.status = STATUS[type];
+  }
+
+  toBody(): Record<string, unknown> {
+    return { message: this.message, ...this.fields };
+  }
+}
+
+export const apiErrors = {
+  validation(message: string, reason: ValidationReason = 'OTHER', fieldList?: ValidationField[]): ApiError {
+    return new ApiError('ValidationException', message, fieldList ? { reason, fieldList } : { reason });
+  },
+  fieldValidation(fieldList: ValidationField[]): ApiError {
+    const message = fieldList.map((f) => `${f.name}: ${f.message}`).join('; ');
+    return new ApiError('ValidationException', message, { reason: 'FIELD_VALIDATION_FAILED', fieldList });
+  },
+  unknownOperation(method: string, path: string): ApiError {
+    return new ApiError('ValidationException', `Unknown operation: ${method} ${path}`, { reason: 'UNKNOWN_OPERATION' });
+  },
+  notFound(resourceId: string, what = 'Room'): ApiError {
+    return new ApiError('ResourceNotFoundException', `${what} not found: ${resourceId}`, {
+      resourceId,
+      resourceType: 'ROOM',
+    });
+  },
+  conflict(resourceId: string, message: string): ApiError {
+    return new ApiError('ConflictException', message, { resourceId, resourceType: 'ROOM' });
+  },
+  quotaExceeded(resourceId: string, limit: number, message: string): ApiError {
+    return new ApiError('ServiceQuotaExceededException', message, { resourceId, resourceType: 'ROOM', limit });
+  },
+  throttled(resourceId: string, limit: number, message: string): ApiError {
+    return new ApiError('ThrottlingException', message, { resourceId, resourceType: 'ROOM', limit });
+  },
+  accessDenied(message: string): ApiError {
+    return new ApiError('AccessDeniedException', message);
+  },
+  internal(message = 'Internal server error'): ApiError {
+    return new ApiError('InternalServerException', message);
+  },
+};
+
+/** ErrorCode values of the messaging API's ERROR frame (the SDK's chatErrorCodes). */
+export type ChatErrorCode = 400 | 401 | 403 | 404 | 406 | 413 | 429 | 500;
+
+export class ChatError {
+  constructor(
+    readonly code: ChatErrorCode,
+    readonly message: string,
+  ) {}
+}

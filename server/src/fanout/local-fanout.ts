@@ -1,0 +1,49 @@
+import type { TemplatedApp } from 'uWebSockets.js';
+import type { FrameType, Metrics } from '../metrics.ts';
+import type { LiveRooms } from '../rooms/live-rooms.ts';
+import type { Fanout } from './fanout.ts';
+
+/**
+ * The single-node fan-out. A room is a uWS topic named by the room id, and one app.publish hands
+ * the same bytes to every subscriber in native code: no JavaScript runs per recipient. Deliveries
+ * are counted from the topic's subscriber count, one native call per publish.
+ */
+export class LocalFanout implements Fanout {
+  constructor(
+    private readonly app: TemplatedApp,
+    private readonly rooms: LiveRooms,
+    private readonly metrics: Metrics,
+  ) {}
+
+  async publish(roomId: string, frame: string, type: FrameType): Promise<void> {
+    this.deliver(roomId, frame, type);
+  }
+
+  /** Applies a publish to this node's connections; a backplane calls this on every node. */
+  deliver(roomId: string, frame: string, type: FrameType): void {
+    const started = performance.now();
+    this.app.publish(roomId, frame);
+    const seconds = (performance.now() - started) / 1000;
+    const recipients = this.app.numSubscribers(roomId);
+    this.metrics.publishes.labels(type).inc();
+    if (recipients > 0) {
+      this.metrics.deliveries.labels(type).inc(recipients);
+      this.metrics.deliveredBytes.labels(type).inc(recipients * Buffer.byteLength(frame));
+      this.metrics.publishDuration.observe(seconds);
+    }
+  }
+
+  async disconnectUser(roomId: string, userId: string): Promise<void> {
+    this.rooms.closeUser(roomId, userId);
+  }
+
+  async closeRoom(roomId: string): Promise<void> {
+    this.rooms.close(roomId);
+  }
+
+  async roomChanged(roomId: string): Promise<void> {
+    await this.rooms.reload(roomId);
+  }
+
+  async close(): Promise<void> {}
+}

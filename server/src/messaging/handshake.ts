@@ -1,0 +1,98 @@
+import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
+import type { Context } from '../context.ts';
+import type { HandshakeOutcome } from '../metrics.ts';
+import { senderJson } from './frames.ts';
+import type { Connection } from './connection.ts';
+
+const STATUS = {
+  unauthorized: '401 Unauthorized',
+  notFound: '404 Not Found',
+  tooMany: '429 Too Many Requests',
+  internal: '500 Internal Server Error',
+} as const;
+
+/**
+ * The WebSocket upgrade: the chat token is the only subprotocol (Sec-WebSocket-Protocol) and is
+ * echoed back on success. A token that is missing, unreadable, forged, expired or already used is
+ * refused with 401 before upgrading; a token for a room that no longer exists with 404; past the
+ * concurrent-connections quota with 429. The body says which, as JSON {"message"}.
+ */
+export function handleUpgrade(ctx: Context, res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void {
+  const started = performance.now();
+  // Headers live only during this callback: read them all before anything async.
+  const key = req.getHeader('sec-websocket-key');
+  const protocols = req.getHeader('sec-websocket-protocol');
+  const extensions = req.getHeader('sec-websocket-extensions');
+  const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
+  let aborted = false;
+  res.onAborted(() => {
+    aborted = true;
+  });
+
+  const finish = (outcome: HandshakeOutcome): void => {
+    ctx.metrics.handshakes.labels(outcome).inc();
+    ctx.metrics.handshakeDuration.observe((performance.now() - started) / 1000);
+  };
+  const refuse = (status: string, outcome: HandshakeOutcome, message: string): void => {
+    finish(aborted ? 'aborted' : outcome);
+    if (outcome.endsWith('_token')) ctx.metrics.tokensRejected.labels(outcome.replace('_token', '')).inc();
+    if (aborted) return;
+    res.cork(() => {
+      res.writeStatus(status).writeHeader('content-type', 'application/json').end(JSON.stringify({ message }), true);
+    });
+  };
+
+  // Several comma-separated protocols are allowed by RFC 6455; the token is the first.
+  const token = protocols.split(',')[0]!.trim();
+  if (!token) {
+    refuse(STATUS.unauthorized, 'missing_token', 'A chat token is required as the Sec-WebSocket-Protocol header');
+    return;
+  }
+  const claims = ctx.tokens.open(token);
+  if (!claims) {
+    refuse(STATUS.unauthorized, 'invalid_token', 'The chat token is not valid');
+    return;
+  }
+  const now = Date.now();
+  if (now >= claims.tokenExpiresAt || now >= claims.sessionExpiresAt) {
+    refuse(STATUS.unauthorized, 'expired_token', 'The chat token has expired');
+    return;
+  }
+  if (ctx.connections.count >= ctx.config.limits.maxConnections) {
+    refuse(STATUS.tooMany, 'connection_limit', `The limit of ${ctx.config.limits.maxConnections} concurrent connections is reached`);
+    return;
+  }
+
+  void (async () => {
+    const room = await ctx.rooms.acquire(claims.roomId);
+    if (!room) {
+      refuse(STATUS.notFound, 'room_not_found', 'The room of this chat token does not exist');
+      return;
+    }
+    if (!(await ctx.store.consumeToken(claims.tokenId, claims.tokenExpiresAt))) {
+      refuse(STATUS.unauthorized, 'reused_token', 'The chat token has already been used');
+      return;
+    }
+    if (aborted) {
+      finish('aborted');
+      return;
+    }
+    const connection: Connection = {
+      room,
+      userId: claims.userId,
+      capabilities: claims.capabilities,
+      senderAttributes: claims.attributes,
+      sender: senderJson(claims.userId, claims.attributes),
+      sessionExpiresAt: claims.sessionExpiresAt,
+      ip,
+      closeReason: undefined,
+      open: true,
+    };
+    finish('accepted');
+    ctx.metrics.tokensUsed.inc();
+    res.cork(() => res.upgrade(connection, key, token, extensions, context));
+  })().catch((error: unknown) => {
+    ctx.log.error({ err: error }, 'handshake failed');
+    refuse(STATUS.internal, 'error', 'Internal error during the handshake');
+  });
+}

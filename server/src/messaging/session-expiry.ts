@@ -1,0 +1,50 @@
+import { ChatError } from '../errors.ts';
+import type { Context } from '../context.ts';
+import { CLOSE, closeSocket, type ChatSocket } from './connection.ts';
+import { sendError } from './reply.ts';
+
+/**
+ * Ends sessions at their sessionExpirationTime: ERROR 401, then close with 1000, as the real
+ * service does (the SDK answers a 401 by reconnecting with a fresh token). Sockets are kept in
+ * one-second buckets checked by a single timer instead of a timer per socket.
+ */
+export class SessionExpiry {
+  private readonly buckets = new Map<number, Set<ChatSocket>>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly ctx: Context) {
+    this.timer = setInterval(() => this.expireDue(Date.now()), 250);
+    this.timer.unref();
+  }
+
+  add(ws: ChatSocket, expiresAt: number): void {
+    const second = Math.ceil(expiresAt / 1000);
+    let bucket = this.buckets.get(second);
+    if (!bucket) this.buckets.set(second, (bucket = new Set()));
+    bucket.add(ws);
+  }
+
+  remove(ws: ChatSocket, expiresAt: number): void {
+    const second = Math.ceil(expiresAt / 1000);
+    const bucket = this.buckets.get(second);
+    if (bucket?.delete(ws) && bucket.size === 0) this.buckets.delete(second);
+  }
+
+  expire(ws: ChatSocket): void {
+    sendError(this.ctx, ws, new ChatError(401, 'The session has expired'), undefined);
+    closeSocket(ws, CLOSE.normal, 'Session expired', 'session_expired');
+  }
+
+  private expireDue(now: number): void {
+    const current = Math.floor(now / 1000);
+    for (const [second, bucket] of this.buckets) {
+      if (second > current) continue;
+      this.buckets.delete(second);
+      for (const ws of bucket) this.expire(ws);
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}

@@ -1,0 +1,131 @@
+import type { CompressOptions, WebSocketBehavior } from 'uWebSockets.js';
+import type { Context } from '../context.ts';
+import { ChatError } from '../errors.ts';
+import type { CloseReason, WsActionLabel } from '../metrics.ts';
+import { CLOSE, type ChatSocket, type Connection } from './connection.ts';
+import { decodeRequest } from './decode-request.ts';
+import { deleteMessage } from './delete-message.ts';
+import { disconnectUser } from './disconnect-user.ts';
+import { handleUpgrade } from './handshake.ts';
+import { sendError } from './reply.ts';
+import { sendMessage } from './send-message.ts';
+import type { SessionExpiry } from './session-expiry.ts';
+
+/** No valid request comes near this (500 code points of content plus 1 KB of attributes, escaped): larger frames get ERROR 413. */
+export const MAX_REQUEST_BYTES = 16 * 1024;
+/** Frames past this are not read at all: uWS closes the connection with 1009 (Message Too Big), as RFC 6455 has it. */
+export const MAX_FRAME_BYTES = 256 * 1024;
+
+function closeReasonOf(code: number): CloseReason {
+  if (code === 1000 || code === 1001 || code === 1005) return 'client_close';
+  if (code === CLOSE.messageTooBig) return 'message_too_big';
+  return 'abnormal';
+}
+
+export function chatWebSocketBehavior(
+  ctx: Context,
+  sessions: SessionExpiry,
+  compression: CompressOptions,
+): WebSocketBehavior<Connection> {
+  const counted = {
+    ok: {} as Record<WsActionLabel, ReturnType<typeof ctx.metrics.requests.labels>>,
+    error: {} as Record<WsActionLabel, ReturnType<typeof ctx.metrics.requests.labels>>,
+  };
+  for (const action of ['SEND_MESSAGE', 'DELETE_MESSAGE', 'DISCONNECT_USER', 'invalid'] as const) {
+    counted.ok[action] = ctx.metrics.requests.labels(action, 'ok');
+    counted.error[action] = ctx.metrics.requests.labels(action, 'error');
+  }
+
+  const settle = (ws: ChatSocket, action: WsActionLabel, requestId: string | undefined, error: ChatError | undefined) => {
+    if (error) {
+      counted.error[action].inc();
+      sendError(ctx, ws, error, requestId);
+    } else {
+      counted.ok[action].inc();
+    }
+  };
+  const fail = (ws: ChatSocket, action: WsActionLabel, requestId: string | undefined) => (err: unknown) => {
+    ctx.log.error({ err, action }, 'request failed');
+    settle(ws, action, requestId, new ChatError(500, 'Internal error'));
+  };
+
+  return {
+    compression,
+    maxPayloadLength: MAX_FRAME_BYTES,
+    maxBackpressure: ctx.config.maxBackpressureBytes,
+    closeOnBackpressureLimit: ctx.config.slowConsumerPolicy === 'close' ? 1 : 0,
+    idleTimeout: ctx.config.idleTimeoutSeconds,
+    sendPingsAutomatically: true,
+
+    upgrade: (res, req, context) => handleUpgrade(ctx, res, req, context),
+
+    open: (ws) => {
+      const connection = ws.getUserData();
+      const room = connection.room;
+      ctx.connections.count++;
+      ctx.metrics.connections.inc();
+      ctx.metrics.connectionsOpened.inc();
+      room.add(ws, connection.userId);
+      sessions.add(ws, connection.sessionExpiresAt);
+      if (room.deleted) {
+        connection.closeReason = 'room_deleted';
+        ws.end(CLOSE.normal, 'Room deleted');
+        return;
+      }
+      ws.subscribe(room.id);
+    },
+
+    message: (ws, data, isBinary) => {
+      const receivedAt = performance.now();
+      const connection = ws.getUserData();
+      if (Date.now() >= connection.sessionExpiresAt) {
+        sessions.expire(ws);
+        return;
+      }
+      if (isBinary) {
+        settle(ws, 'invalid', undefined, new ChatError(400, 'Binary frames are not supported: send JSON text frames'));
+        return;
+      }
+      if (data.byteLength > MAX_REQUEST_BYTES) {
+        settle(ws, 'invalid', undefined, new ChatError(413, `The frame is ${data.byteLength} bytes, more than the ${MAX_REQUEST_BYTES}-byte limit`));
+        return;
+      }
+      // The ArrayBuffer is only valid during this callback: decode it now.
+      const request = decodeRequest(Buffer.from(data).toString('utf8'));
+      switch (request.action) {
+        case undefined:
+          settle(ws, 'invalid', request.requestId, request.error);
+          return;
+        case 'SEND_MESSAGE':
+          sendMessage(ctx, ws, request, receivedAt).then(
+            (error) => settle(ws, 'SEND_MESSAGE', request.requestId, error),
+            fail(ws, 'SEND_MESSAGE', request.requestId),
+          );
+          return;
+        case 'DELETE_MESSAGE':
+          deleteMessage(ctx, ws, request).then(
+            (error) => settle(ws, 'DELETE_MESSAGE', request.requestId, error),
+            fail(ws, 'DELETE_MESSAGE', request.requestId),
+          );
+          return;
+        case 'DISCONNECT_USER':
+          disconnectUser(ctx, ws, request).then(
+            (error) => settle(ws, 'DISCONNECT_USER', request.requestId, error),
+            fail(ws, 'DISCONNECT_USER', request.requestId),
+          );
+          return;
+      }
+    },
+
+    close: (ws, code) => {
+      const connection = ws.getUserData();
+      connection.open = false;
+      connection.room.remove(ws, connection.userId);
+      sessions.remove(ws, connection.sessionExpiresAt);
+      ctx.connections.count--;
+      ctx.metrics.connections.dec();
+      const reason = connection.closeReason ?? closeReasonOf(code);
+      ctx.metrics.connectionsClosed.labels(reason).inc();
+    },
+  };
+}

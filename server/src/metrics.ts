@@ -1,0 +1,251 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+// Every metric of the server is declared here: static names, base units, bounded label sets.
+// Label values come from the closed sets below, never from user input.
+
+export const CLOSE_REASONS = [
+  'client_close',
+  'session_expired',
+  'disconnect_user',
+  'room_deleted',
+  'slow_consumer',
+  'message_too_big',
+  'shutdown',
+  'abnormal',
+] as const;
+export type CloseReason = (typeof CLOSE_REASONS)[number];
+
+export const HANDSHAKE_OUTCOMES = [
+  'accepted',
+  'missing_token',
+  'invalid_token',
+  'expired_token',
+  'reused_token',
+  'room_not_found',
+  'connection_limit',
+  'aborted',
+  'error',
+] as const;
+export type HandshakeOutcome = (typeof HANDSHAKE_OUTCOMES)[number];
+
+export const WS_ACTIONS = ['SEND_MESSAGE', 'DELETE_MESSAGE', 'DISCONNECT_USER', 'invalid'] as const;
+export type WsActionLabel = (typeof WS_ACTIONS)[number];
+
+export const ERROR_CODES = [400, 401, 403, 404, 406, 413, 429, 500] as const;
+
+export const REVIEW_OUTCOMES = ['allow', 'deny', 'fallback_allow', 'fallback_deny'] as const;
+export type ReviewOutcome = (typeof REVIEW_OUTCOMES)[number];
+
+export const RATE_LIMITS = ['room_message_rate', 'delete_message_rate', 'api_quota'] as const;
+export type RateLimitName = (typeof RATE_LIMITS)[number];
+
+export const FRAME_TYPES = ['MESSAGE', 'EVENT'] as const;
+export type FrameType = (typeof FRAME_TYPES)[number];
+
+const LATENCY_BUCKETS = [
+  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+];
+
+/** Values read at scrape time rather than maintained on the hot path; server.ts fills them in. */
+export interface MetricProbes {
+  rooms(): Promise<number>;
+  activeRooms(): number;
+  bufferedBytes(): number;
+}
+
+export function createMetrics(options: { uwsFallback: boolean; version: string }) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'chatstorm_' });
+  const probes: MetricProbes = {
+    rooms: async () => 0,
+    activeRooms: () => 0,
+    bufferedBytes: () => 0,
+  };
+
+  const m = {
+    registry,
+    probes,
+    buildInfo: new Gauge({
+      name: 'chatstorm_build_info',
+      help: 'Always 1; labels carry the chatstorm version and Node.js version.',
+      labelNames: ['version', 'node'] as const,
+      registers: [registry],
+    }),
+    uwsFallback: new Gauge({
+      name: 'chatstorm_uws_fallback',
+      help: '1 when uWebSockets.js runs its pure-JS fallback instead of the native build (throughput is then far lower).',
+      registers: [registry],
+    }),
+    connections: new Gauge({
+      name: 'chatstorm_connections',
+      help: 'WebSocket connections open on this node.',
+      registers: [registry],
+    }),
+    connectionsOpened: new Counter({
+      name: 'chatstorm_connections_opened_total',
+      help: 'WebSocket connections accepted.',
+      registers: [registry],
+    }),
+    connectionsClosed: new Counter({
+      name: 'chatstorm_connections_closed_total',
+      help: 'WebSocket connections closed, by reason.',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    handshakes: new Counter({
+      name: 'chatstorm_handshakes_total',
+      help: 'WebSocket upgrade requests, by outcome.',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    handshakeDuration: new Histogram({
+      name: 'chatstorm_handshake_duration_seconds',
+      help: 'Time from upgrade request to accept or refusal.',
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    tokensCreated: new Counter({
+      name: 'chatstorm_tokens_created_total',
+      help: 'Chat tokens minted by CreateChatToken.',
+      registers: [registry],
+    }),
+    tokensUsed: new Counter({
+      name: 'chatstorm_tokens_used_total',
+      help: 'Chat tokens accepted at a WebSocket handshake.',
+      registers: [registry],
+    }),
+    tokensRejected: new Counter({
+      name: 'chatstorm_tokens_rejected_total',
+      help: 'Chat tokens refused at a WebSocket handshake, by reason.',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    requests: new Counter({
+      name: 'chatstorm_requests_total',
+      help: 'WebSocket requests from clients, by action and outcome (ok or error).',
+      labelNames: ['action', 'outcome'] as const,
+      registers: [registry],
+    }),
+    errorFrames: new Counter({
+      name: 'chatstorm_error_frames_total',
+      help: 'ERROR frames sent to clients, by ErrorCode.',
+      labelNames: ['code'] as const,
+      registers: [registry],
+    }),
+    publishes: new Counter({
+      name: 'chatstorm_fanout_publishes_total',
+      help: 'Frames published to a room (one per message or event, whatever the audience).',
+      labelNames: ['type'] as const,
+      registers: [registry],
+    }),
+    deliveries: new Counter({
+      name: 'chatstorm_fanout_deliveries_total',
+      help: 'Frames handed to subscribers on this node (publishes times subscribers).',
+      labelNames: ['type'] as const,
+      registers: [registry],
+    }),
+    deliveredBytes: new Counter({
+      name: 'chatstorm_fanout_delivered_bytes_total',
+      help: 'Payload bytes handed to subscribers on this node.',
+      labelNames: ['type'] as const,
+      registers: [registry],
+    }),
+    publishDuration: new Histogram({
+      name: 'chatstorm_fanout_publish_duration_seconds',
+      help: 'Time one publish takes to write a frame into every subscriber socket of the room on this node.',
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    messageDuration: new Histogram({
+      name: 'chatstorm_message_processing_duration_seconds',
+      help: 'Time from a SEND_MESSAGE frame arriving to its MESSAGE being published (includes review).',
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    rateLimited: new Counter({
+      name: 'chatstorm_rate_limited_total',
+      help: 'Requests refused by a rate limit, by limit.',
+      labelNames: ['limit'] as const,
+      registers: [registry],
+    }),
+    reviews: new Counter({
+      name: 'chatstorm_review_results_total',
+      help: 'Message review handler results, by outcome (fallback_* when the handler failed or timed out).',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    reviewDuration: new Histogram({
+      name: 'chatstorm_review_duration_seconds',
+      help: 'Time the message review handler took to answer (or to time out).',
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    slowConsumers: new Counter({
+      name: 'chatstorm_slow_consumers_total',
+      help: 'Receivers that hit the backpressure limit, by what the slow-consumer policy did (closed or skipped).',
+      labelNames: ['action'] as const,
+      registers: [registry],
+    }),
+    bufferedBytes: new Gauge({
+      name: 'chatstorm_backpressure_buffered_bytes',
+      help: 'Bytes waiting in socket send buffers across all connections on this node (sampled at scrape).',
+      registers: [registry],
+      collect() {
+        this.set(probes.bufferedBytes());
+      },
+    }),
+    rooms: new Gauge({
+      name: 'chatstorm_rooms',
+      help: 'Rooms that exist (in the store).',
+      registers: [registry],
+      async collect() {
+        this.set(await probes.rooms());
+      },
+    }),
+    activeRooms: new Gauge({
+      name: 'chatstorm_rooms_active',
+      help: 'Rooms with at least one connection on this node.',
+      registers: [registry],
+      collect() {
+        this.set(probes.activeRooms());
+      },
+    }),
+    apiRequests: new Counter({
+      name: 'chatstorm_api_requests_total',
+      help: 'Control-plane HTTP requests, by operation and status code.',
+      labelNames: ['operation', 'status'] as const,
+      registers: [registry],
+    }),
+    apiDuration: new Histogram({
+      name: 'chatstorm_api_request_duration_seconds',
+      help: 'Control-plane HTTP request duration, by operation.',
+      labelNames: ['operation'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    chatLogRecords: new Counter({
+      name: 'chatstorm_chat_log_records_total',
+      help: 'Records written to logging-configuration destinations, by destination type.',
+      labelNames: ['destination'] as const,
+      registers: [registry],
+    }),
+  };
+
+  m.buildInfo.labels(options.version, process.version).set(1);
+  m.uwsFallback.set(options.uwsFallback ? 1 : 0);
+  // Zero the closed label sets so rate() and absent() work from the first scrape.
+  for (const reason of CLOSE_REASONS) m.connectionsClosed.labels(reason).inc(0);
+  for (const outcome of HANDSHAKE_OUTCOMES) m.handshakes.labels(outcome).inc(0);
+  for (const code of ERROR_CODES) m.errorFrames.labels(String(code)).inc(0);
+  for (const type of FRAME_TYPES) {
+    m.publishes.labels(type).inc(0);
+    m.deliveries.labels(type).inc(0);
+    m.deliveredBytes.labels(type).inc(0);
+  }
+  for (const outcome of REVIEW_OUTCOMES) m.reviews.labels(outcome).inc(0);
+  for (const limit of RATE_LIMITS) m.rateLimited.labels(limit).inc(0);
+  for (const action of ['closed', 'skipped']) m.slowConsumers.labels(action).inc(0);
+  return m;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,142 @@
+import type { Store } from '../store/store.ts';
+import { CLOSE, closeSocket, type ChatSocket } from '../messaging/connection.ts';
+import { TokenBucket } from '../token-bucket.ts';
+import { resolveRoomSettings, type RoomSettings } from './room-settings.ts';
+
+/**
+ * A room as this node sees it: its settings, the connections it holds, and its message-rate
+ * budget. Connections are indexed by user so DISCONNECT_USER finds them without a scan.
+ *
+ * The rate limit is enforced per node: with one node that is the room's exact limit; the
+ * scale-out backplane shares it across nodes.
+ */
+export class LiveRoom {
+  private readonly users = new Map<string, Set<ChatSocket>>();
+  connectionCount = 0;
+  deleted = false;
+  lastActive = Date.now();
+  private readonly messageBudget: TokenBucket;
+
+  constructor(
+    readonly id: string,
+    public settings: RoomSettings,
+  ) {
+    this.messageBudget = new TokenBucket(settings.maximumMessageRatePerSecond);
+  }
+
+  add(ws: ChatSocket, userId: string): void {
+    let sockets = this.users.get(userId);
+    if (!sockets) this.users.set(userId, (sockets = new Set()));
+    sockets.add(ws);
+    this.connectionCount++;
+  }
+
+  remove(ws: ChatSocket, userId: string): void {
+    const sockets = this.users.get(userId);
+    if (!sockets?.delete(ws)) return;
+    if (sockets.size === 0) this.users.delete(userId);
+    this.connectionCount--;
+    this.lastActive = Date.now();
+  }
+
+  socketsOf(userId: string): ChatSocket[] {
+    return [...(this.users.get(userId) ?? [])];
+  }
+
+  *sockets(): Iterable<ChatSocket> {
+    for (const sockets of this.users.values()) yield* sockets;
+  }
+
+  /** True when the room's maximumMessageRatePerSecond allows one more message now. */
+  tryTakeMessage(now: number): boolean {
+    return this.messageBudget.take(this.settings.maximumMessageRatePerSecond, now);
+  }
+}
+
+const EMPTY_ROOM_TTL_MS = 60_000;
+
+/** The rooms that have (or recently had) connections on this node. */
+export class LiveRooms {
+  private readonly rooms = new Map<string, LiveRoom>();
+  private readonly loading = new Map<string, Promise<LiveRoom | undefined>>();
+  private readonly sweepTimer: NodeJS.Timeout;
+
+  constructor(
+    private readonly store: Store,
+    private readonly idOfLoggingConfiguration: (arn: string) => string | undefined,
+  ) {
+    this.sweepTimer = setInterval(() => this.sweep(), EMPTY_ROOM_TTL_MS);
+    this.sweepTimer.unref();
+  }
+
+  get(id: string): LiveRoom | undefined {
+    return this.rooms.get(id);
+  }
+
+  /** The live room, loading its settings from the store on first use; undefined if the room does not exist. */
+  acquire(id: string): Promise<LiveRoom | undefined> {
+    const live = this.rooms.get(id);
+    if (live) return Promise.resolve(live);
+    let pending = this.loading.get(id);
+    if (!pending) {
+      pending = this.load(id).finally(() => this.loading.delete(id));
+      this.loading.set(id, pending);
+    }
+    return pending;
+  }
+
+  private async load(id: string): Promise<LiveRoom | undefined> {
+    const room = await this.store.getRoom(id);
+    if (!room) return undefined;
+    const live = new LiveRoom(id, await resolveRoomSettings(this.store, room, this.idOfLoggingConfiguration));
+    this.rooms.set(id, live);
+    return live;
+  }
+
+  async reload(id: string): Promise<void> {
+    const live = this.rooms.get(id);
+    if (!live) return;
+    const room = await this.store.getRoom(id);
+    if (!room) {
+      this.close(id);
+      return;
+    }
+    live.settings = await resolveRoomSettings(this.store, room, this.idOfLoggingConfiguration);
+  }
+
+  /** Ends every connection of the room (it was deleted) and forgets it. */
+  close(id: string): void {
+    const live = this.rooms.get(id);
+    if (!live) return;
+    live.deleted = true;
+    this.rooms.delete(id);
+    for (const ws of [...live.sockets()]) closeSocket(ws, CLOSE.normal, 'Room deleted', 'room_deleted');
+  }
+
+  closeUser(id: string, userId: string): void {
+    const live = this.rooms.get(id);
+    if (!live) return;
+    for (const ws of live.socketsOf(userId)) closeSocket(ws, CLOSE.normal, 'Disconnected by moderator', 'disconnect_user');
+  }
+
+  activeRoomCount(): number {
+    let count = 0;
+    for (const live of this.rooms.values()) if (live.connectionCount > 0) count++;
+    return count;
+  }
+
+  *allSockets(): Iterable<ChatSocket> {
+    for (const live of this.rooms.values()) yield* live.sockets();
+  }
+
+  private sweep(): void {
+    const cutoff = Date.now() - EMPTY_ROOM_TTL_MS;
+    for (const [id, live] of this.rooms) {
+      if (live.connectionCount === 0 && live.lastActive < cutoff) this.rooms.delete(id);
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.sweepTimer);
+  }
+}

@@ -1,0 +1,143 @@
+import { createRequire } from 'node:module';
+import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
+import { ArnFormat } from './arn.ts';
+import { ChatLog } from './chat-logging/chat-log.ts';
+import type { ChatstormConfig } from './config.ts';
+import type { Context } from './context.ts';
+import { ApiQuotas } from './control-plane/api-quotas.ts';
+import { registerControlPlane } from './control-plane/router.ts';
+import { LocalFanout } from './fanout/local-fanout.ts';
+import { createLogger, type Logger } from './log.ts';
+import { CLOSE, closeSocket } from './messaging/connection.ts';
+import { SessionExpiry } from './messaging/session-expiry.ts';
+import { chatWebSocketBehavior } from './messaging/websocket.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { MessageReviewer } from './review/review-message.ts';
+import { LiveRooms } from './rooms/live-rooms.ts';
+import { EmbeddedStore } from './store/embedded-store.ts';
+import { TokenBucket } from './token-bucket.ts';
+import { ChatTokenCipher } from './tokens/chat-token.ts';
+import { loadUws, UWS_FALLBACK_HELP, type UwsModule } from './uws.ts';
+
+export const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+
+export class UwsFallbackError extends Error {
+  override name = 'UwsFallbackError';
+}
+
+export interface RunningServer {
+  /** http://host:port — the control plane; the same with ws:// is the messaging endpoint. */
+  readonly url: string;
+  readonly port: number;
+  readonly metricsUrl: string;
+  readonly ctx: Context;
+  /** Stops accepting, closes every socket with 1001, flushes the store. */
+  close(): Promise<void>;
+}
+
+/** Builds every service, wires them into one uWS app, and listens. main.ts only adds signals. */
+export async function startServer(config: ChatstormConfig, log: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
+  const { uws, native } = loadUws();
+  if (!native) {
+    if (!config.allowUwsFallback) throw new UwsFallbackError(UWS_FALLBACK_HELP);
+    log.warn('RUNNING ON THE PURE-JS uWebSockets.js FALLBACK: throughput figures from this server are meaningless');
+  }
+
+  const metrics = createMetrics({ uwsFallback: !native, version: VERSION });
+  const store = await EmbeddedStore.open(config.dataDir, { persistUsedTokens: config.persistUsedTokens });
+  const tokens = await ChatTokenCipher.load(config.dataDir, config.tokenKey);
+  const arns = new ArnFormat(config.region, config.accountId);
+  const app = uws.App();
+  const rooms = new LiveRooms(store, (arn) => arns.idOf(arn, 'logging-configuration'));
+  const ctx: Context = {
+    config,
+    log,
+    metrics,
+    store,
+    fanout: new LocalFanout(app, rooms, metrics),
+    rooms,
+    tokens,
+    arns,
+    chatLog: new ChatLog(config.dataDir, metrics),
+    reviewer: new MessageReviewer(config.reviewTimeoutMs, metrics),
+    apiQuotas: new ApiQuotas(config.limits.apiQuotas),
+    deleteMessageBudget: new TokenBucket(100),
+    connections: { count: 0 },
+  };
+  const sessions = new SessionExpiry(ctx);
+
+  metrics.probes.rooms = () => store.countRooms();
+  metrics.probes.activeRooms = () => rooms.activeRoomCount();
+  metrics.probes.bufferedBytes = () => {
+    let bytes = 0;
+    for (const ws of rooms.allSockets()) bytes += ws.getBufferedAmount();
+    return bytes;
+  };
+
+  app.ws('/*', chatWebSocketBehavior(ctx, sessions, uws.DISABLED));
+  app.get('/healthz', (res) => {
+    res.writeHeader('content-type', 'application/json').end('{"status":"ok"}');
+  });
+  serveMetrics(app, metrics);
+  registerControlPlane(app, ctx);
+
+  const listenSocket = await listen(app, config.host, config.port);
+  const port = uws.us_socket_local_port(listenSocket as never);
+  const url = `http://${formatHost(config.host)}:${port}`;
+
+  let metricsListenSocket: us_listen_socket | undefined;
+  let metricsUrl = `${url}/metrics`;
+  if (config.metricsPort !== undefined) {
+    const metricsApp = uws.App();
+    serveMetrics(metricsApp, metrics);
+    metricsListenSocket = await listen(metricsApp, config.host, config.metricsPort);
+    metricsUrl = `http://${formatHost(config.host)}:${uws.us_socket_local_port(metricsListenSocket as never)}/metrics`;
+  }
+  log.info({ url, metricsUrl, native }, `chatstorm listening on ${url}`);
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      closeListen(uws, listenSocket);
+      if (metricsListenSocket) closeListen(uws, metricsListenSocket);
+      for (const ws of [...rooms.allSockets()]) closeSocket(ws, CLOSE.goingAway, 'Server shutting down', 'shutdown');
+      sessions.stop();
+      rooms.stop();
+      await ctx.fanout.close();
+      await ctx.chatLog.close();
+      await store.close();
+      log.info('chatstorm stopped');
+    })());
+
+  return { url, port, metricsUrl, ctx, close };
+}
+
+function serveMetrics(app: TemplatedApp, metrics: Metrics): void {
+  app.get('/metrics', (res) => {
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    void metrics.registry.metrics().then((text) => {
+      if (aborted) return;
+      res.cork(() => res.writeHeader('content-type', metrics.registry.contentType).end(text));
+    });
+  });
+}
+
+function listen(app: TemplatedApp, host: string, port: number): Promise<us_listen_socket> {
+  return new Promise((resolve, reject) => {
+    app.listen(host, port, (socket) => {
+      if (socket) resolve(socket);
+      else reject(new Error(`cannot listen on ${host}:${port} (in use, or not an address of this machine)`));
+    });
+  });
+}
+
+function closeListen(uws: UwsModule, socket: us_listen_socket): void {
+  uws.us_listen_socket_close(socket);
+}
+
+function formatHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}

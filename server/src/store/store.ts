@@ -1,0 +1,30 @@
+import type { LoggingConfiguration, Room } from '../rooms/room.ts';
+
+/**
+ * Everything the control plane persists, behind one narrow async interface so that a Redis
+ * implementation can serve many nodes. Callers never assume the state lives in this process:
+ * every read goes through here, and records returned are copies the caller may keep.
+ */
+export interface Store {
+  getRoom(id: string): Promise<Room | undefined>;
+  listRooms(): Promise<Room[]>;
+  countRooms(): Promise<number>;
+  putRoom(room: Room): Promise<void>;
+  /** Resolves false when there was no such room. */
+  deleteRoom(id: string): Promise<boolean>;
+
+  getLoggingConfiguration(id: string): Promise<LoggingConfiguration | undefined>;
+  listLoggingConfigurations(): Promise<LoggingConfiguration[]>;
+  putLoggingConfiguration(configuration: LoggingConfiguration): Promise<void>;
+  deleteLoggingConfiguration(id: string): Promise<boolean>;
+
+  /**
+   * Records a chat token as used. Resolves true the first time a token id is seen, false after:
+   * "each token is only accepted once". The record may be forgotten after expiresAt (ms epoch),
+   * when the token would be refused as expired anyway.
+   */
+  consumeToken(tokenId: string, expiresAt: number): Promise<boolean>;
+
+  /** Makes every acknowledged write durable and releases files or connections. */
+  close(): Promise<void>;
+}
