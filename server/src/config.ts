@@ -22,6 +22,11 @@ const ConfigSchema = z.object({
   /** base64 of 32 bytes; when absent a key is generated once and kept in the data dir. */
   tokenKey: z.string().optional(),
   tokenLifetimeSeconds: positiveInt.default(3600),
+  /**
+   * Seconds in one minute of sessionDurationInMinutes. 60 is the real service; less compresses
+   * time so that session-expiry churn can be load-tested (and tested) without waiting minutes.
+   */
+  sessionMinuteSeconds: positiveInt.max(60).default(60),
   reviewTimeoutMs: positiveInt.default(200),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   metricsPort: z.coerce.number().int().min(0).max(65535).optional(),
@@ -31,9 +36,11 @@ const ConfigSchema = z.object({
   maxRoomMessageRate: positiveInt.optional(),
   maxRooms: positiveInt.optional(),
   apiQuotas: bool.optional(),
-  /** Bytes a slow receiver may have buffered before the slow-consumer policy applies. */
+  /**
+   * Bytes a receiver may have waiting in its send buffer; past it the receiver is a slow consumer
+   * and is disconnected (never silently skipped, which would lose messages without a trace).
+   */
   maxBackpressureBytes: positiveInt.default(1024 * 1024),
-  slowConsumerPolicy: z.enum(['close', 'drop']).default('close'),
   idleTimeoutSeconds: z.coerce.number().int().min(0).max(960).default(120),
   allowUwsFallback: bool.default(false),
   /** Records token ids to disk so a token stays single-use across restarts. */
@@ -68,6 +75,7 @@ const FLAGS = {
   accountId: { env: 'CHATSTORM_ACCOUNT_ID', flag: 'account-id' },
   tokenKey: { env: 'CHATSTORM_TOKEN_KEY', flag: 'token-key' },
   tokenLifetimeSeconds: { env: 'CHATSTORM_TOKEN_LIFETIME_SECONDS', flag: 'token-lifetime-seconds' },
+  sessionMinuteSeconds: { env: 'CHATSTORM_SESSION_MINUTE_SECONDS', flag: 'session-minute-seconds' },
   reviewTimeoutMs: { env: 'CHATSTORM_REVIEW_TIMEOUT_MS', flag: 'review-timeout-ms' },
   logLevel: { env: 'CHATSTORM_LOG_LEVEL', flag: 'log-level' },
   metricsPort: { env: 'METRICS_PORT', flag: 'metrics-port' },
@@ -77,7 +85,6 @@ const FLAGS = {
   maxRooms: { env: 'CHATSTORM_MAX_ROOMS', flag: 'max-rooms' },
   apiQuotas: { env: 'CHATSTORM_API_QUOTAS', flag: 'api-quotas' },
   maxBackpressureBytes: { env: 'CHATSTORM_MAX_BACKPRESSURE_BYTES', flag: 'max-backpressure-bytes' },
-  slowConsumerPolicy: { env: 'CHATSTORM_SLOW_CONSUMER_POLICY', flag: 'slow-consumer-policy' },
   idleTimeoutSeconds: { env: 'CHATSTORM_IDLE_TIMEOUT_SECONDS', flag: 'idle-timeout-seconds' },
   allowUwsFallback: { env: 'CHATSTORM_ALLOW_UWS_FALLBACK', flag: 'allow-uws-fallback' },
   persistUsedTokens: { env: 'CHATSTORM_PERSIST_USED_TOKENS', flag: 'persist-used-tokens' },

@@ -8,6 +8,7 @@ import { ApiQuotas } from './control-plane/api-quotas.ts';
 import { registerControlPlane } from './control-plane/router.ts';
 import { LocalFanout } from './fanout/local-fanout.ts';
 import { createLogger, type Logger } from './log.ts';
+import { BackpressureMonitor } from './messaging/backpressure-monitor.ts';
 import { CLOSE, closeSocket } from './messaging/connection.ts';
 import { SessionExpiry } from './messaging/session-expiry.ts';
 import { chatWebSocketBehavior } from './messaging/websocket.ts';
@@ -68,11 +69,8 @@ export async function startServer(config: ChatstormConfig, log: Logger = createL
 
   metrics.probes.rooms = () => store.countRooms();
   metrics.probes.activeRooms = () => rooms.activeRoomCount();
-  metrics.probes.bufferedBytes = () => {
-    let bytes = 0;
-    for (const ws of rooms.allSockets()) bytes += ws.getBufferedAmount();
-    return bytes;
-  };
+  const backpressure = new BackpressureMonitor(rooms, config.maxBackpressureBytes);
+  metrics.probes.bufferedBytes = () => backpressure.bufferedBytes;
 
   app.ws('/*', chatWebSocketBehavior(ctx, sessions, uws.DISABLED));
   app.get('/healthz', (res) => {
@@ -102,6 +100,7 @@ export async function startServer(config: ChatstormConfig, log: Logger = createL
       if (metricsListenSocket) closeListen(uws, metricsListenSocket);
       for (const ws of [...rooms.allSockets()]) closeSocket(ws, CLOSE.goingAway, 'Server shutting down', 'shutdown');
       sessions.stop();
+      backpressure.stop();
       rooms.stop();
       await ctx.fanout.close();
       await ctx.chatLog.close();

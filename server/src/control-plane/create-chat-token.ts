@@ -22,7 +22,7 @@ export const createChatToken = defineOperation({
   async handle(ctx, input) {
     const room = await findRoom(ctx, input.roomIdentifier);
     const now = Date.now();
-    const sessionExpiresAt = now + (input.sessionDurationInMinutes ?? 60) * 60_000;
+    const sessionExpiresAt = now + (input.sessionDurationInMinutes ?? 60) * ctx.config.sessionMinuteSeconds * 1000;
     const tokenExpiresAt = Math.min(now + ctx.config.tokenLifetimeSeconds * 1000, sessionExpiresAt);
     const { token } = ctx.tokens.seal({
       roomId: room.id,

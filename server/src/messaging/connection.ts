@@ -20,6 +20,8 @@ export interface Connection {
   closeReason: CloseReason | undefined;
   /** False once the socket closed: async work (review, store) must not touch it then. */
   open: boolean;
+  /** Set by the backpressure monitor when the send buffer was filling at its last sample. */
+  congested: boolean;
 }
 
 export type ChatSocket = WebSocket<Connection>;

@@ -87,6 +87,7 @@ export function handleUpgrade(ctx: Context, res: HttpResponse, req: HttpRequest,
       ip,
       closeReason: undefined,
       open: true,
+      congested: false,
     };
     finish('accepted');
     ctx.metrics.tokensUsed.inc();

@@ -16,9 +16,17 @@ export const MAX_REQUEST_BYTES = 16 * 1024;
 /** Frames past this are not read at all: uWS closes the connection with 1009 (Message Too Big), as RFC 6455 has it. */
 export const MAX_FRAME_BYTES = 256 * 1024;
 
-function closeReasonOf(code: number): CloseReason {
+/**
+ * Why a socket closed that the server did not close itself. uWS drops a slow consumer (past
+ * maxBackpressure) and a sender of an over-long frame without a close handshake: code 1006, told
+ * apart by uWS's message and by the backpressure monitor's last sample.
+ */
+function closeReasonOf(connection: Connection, code: number, message: ArrayBuffer): CloseReason {
   if (code === 1000 || code === 1001 || code === 1005) return 'client_close';
-  if (code === CLOSE.messageTooBig) return 'message_too_big';
+  if (code === 1006 && message.byteLength > 0 && Buffer.from(message).toString() === 'Received too big message') {
+    return 'message_too_big';
+  }
+  if (code === 1006 && connection.congested) return 'slow_consumer';
   return 'abnormal';
 }
 
@@ -53,7 +61,8 @@ export function chatWebSocketBehavior(
     compression,
     maxPayloadLength: MAX_FRAME_BYTES,
     maxBackpressure: ctx.config.maxBackpressureBytes,
-    closeOnBackpressureLimit: ctx.config.slowConsumerPolicy === 'close' ? 1 : 0,
+    // Close rather than skip: a skipped publish is a message lost without a trace.
+    closeOnBackpressureLimit: 1,
     idleTimeout: ctx.config.idleTimeoutSeconds,
     sendPingsAutomatically: true,
 
@@ -117,15 +126,16 @@ export function chatWebSocketBehavior(
       }
     },
 
-    close: (ws, code) => {
+    close: (ws, code, message) => {
       const connection = ws.getUserData();
       connection.open = false;
       connection.room.remove(ws, connection.userId);
       sessions.remove(ws, connection.sessionExpiresAt);
       ctx.connections.count--;
       ctx.metrics.connections.dec();
-      const reason = connection.closeReason ?? closeReasonOf(code);
+      const reason = connection.closeReason ?? closeReasonOf(connection, code, message);
       ctx.metrics.connectionsClosed.labels(reason).inc();
+      if (reason === 'slow_consumer') ctx.metrics.slowConsumers.labels('closed').inc();
     },
   };
 }
