@@ -28,8 +28,13 @@ export const HANDSHAKE_OUTCOMES = [
 ] as const;
 export type HandshakeOutcome = (typeof HANDSHAKE_OUTCOMES)[number];
 
+/** Why a token was refused at the handshake: the handshake outcomes that end in `_token`, without it. */
+export const TOKEN_REJECTION_REASONS = ['missing', 'invalid', 'expired', 'reused'] as const;
+export type TokenRejectionReason = (typeof TOKEN_REJECTION_REASONS)[number];
+
 export const WS_ACTIONS = ['SEND_MESSAGE', 'DELETE_MESSAGE', 'DISCONNECT_USER', 'invalid'] as const;
 export type WsActionLabel = (typeof WS_ACTIONS)[number];
+export const REQUEST_OUTCOMES = ['ok', 'error'] as const;
 
 export const ERROR_CODES = [400, 401, 403, 404, 406, 413, 429, 500] as const;
 
@@ -42,8 +47,14 @@ export type RateLimitName = (typeof RATE_LIMITS)[number];
 export const FRAME_TYPES = ['MESSAGE', 'EVENT'] as const;
 export type FrameType = (typeof FRAME_TYPES)[number];
 
+/** What the slow-consumer policy (--slow-consumer-policy close|drop) did to a receiver over the limit. */
+export const SLOW_CONSUMER_ACTIONS = ['closed', 'dropped'] as const;
+export type SlowConsumerAction = (typeof SLOW_CONSUMER_ACTIONS)[number];
+
+// From 50 µs (one publish to a small room) to 10 s (a handshake or review stuck behind a saturated
+// event loop): the tail is what the alerts and heatmaps are about, so it must not fall into +Inf.
 const LATENCY_BUCKETS = [
-  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ];
 
 /** Values read at scrape time rather than maintained on the hot path; server.ts fills them in. */
@@ -51,6 +62,8 @@ export interface MetricProbes {
   rooms(): Promise<number>;
   activeRooms(): number;
   bufferedBytes(): number;
+  /** Connections whose buffered bytes are at or over --max-backpressure-bytes right now. */
+  slowConsumers(): number;
 }
 
 export function createMetrics(options: { uwsFallback: boolean; version: string }) {
@@ -60,6 +73,7 @@ export function createMetrics(options: { uwsFallback: boolean; version: string }
     rooms: async () => 0,
     activeRooms: () => 0,
     bufferedBytes: () => 0,
+    slowConsumers: () => 0,
   };
 
   const m = {
@@ -182,9 +196,19 @@ export function createMetrics(options: { uwsFallback: boolean; version: string }
     }),
     slowConsumers: new Counter({
       name: 'chatstorm_slow_consumers_total',
-      help: 'Receivers that hit the backpressure limit, by what the slow-consumer policy did (closed or skipped).',
+      help: 'Receivers that hit the backpressure limit, by what the slow-consumer policy did (closed, or frames dropped).',
       labelNames: ['action'] as const,
       registers: [registry],
+    }),
+    // A gauge as well as the counter: with the drop policy uWS drops frames silently (v20.30 has
+    // no per-drop callback), so "how many receivers are losing frames now" is only seen by sampling.
+    slowConsumersNow: new Gauge({
+      name: 'chatstorm_backpressure_slow_consumers',
+      help: 'Connections whose send buffer is at or over the backpressure limit (sampled at scrape).',
+      registers: [registry],
+      collect() {
+        this.set(probes.slowConsumers());
+      },
     }),
     bufferedBytes: new Gauge({
       name: 'chatstorm_backpressure_buffered_bytes',
@@ -236,6 +260,10 @@ export function createMetrics(options: { uwsFallback: boolean; version: string }
   // Zero the closed label sets so rate() and absent() work from the first scrape.
   for (const reason of CLOSE_REASONS) m.connectionsClosed.labels(reason).inc(0);
   for (const outcome of HANDSHAKE_OUTCOMES) m.handshakes.labels(outcome).inc(0);
+  for (const reason of TOKEN_REJECTION_REASONS) m.tokensRejected.labels(reason).inc(0);
+  for (const action of WS_ACTIONS) {
+    for (const outcome of REQUEST_OUTCOMES) m.requests.labels(action, outcome).inc(0);
+  }
   for (const code of ERROR_CODES) m.errorFrames.labels(String(code)).inc(0);
   for (const type of FRAME_TYPES) {
     m.publishes.labels(type).inc(0);
@@ -244,7 +272,7 @@ export function createMetrics(options: { uwsFallback: boolean; version: string }
   }
   for (const outcome of REVIEW_OUTCOMES) m.reviews.labels(outcome).inc(0);
   for (const limit of RATE_LIMITS) m.rateLimited.labels(limit).inc(0);
-  for (const action of ['closed', 'skipped']) m.slowConsumers.labels(action).inc(0);
+  for (const action of SLOW_CONSUMER_ACTIONS) m.slowConsumers.labels(action).inc(0);
   return m;
 }
 
