@@ -47,8 +47,11 @@ export type RateLimitName = (typeof RATE_LIMITS)[number];
 export const FRAME_TYPES = ['MESSAGE', 'EVENT'] as const;
 export type FrameType = (typeof FRAME_TYPES)[number];
 
-/** What the slow-consumer policy (--slow-consumer-policy close|drop) did to a receiver over the limit. */
-export const SLOW_CONSUMER_ACTIONS = ['closed', 'dropped'] as const;
+/**
+ * What the server did to a receiver past --max-backpressure-bytes. Only 'closed' today (a skipped
+ * frame would be a message lost without a trace); the label stays so a future policy is a new value.
+ */
+export const SLOW_CONSUMER_ACTIONS = ['closed'] as const;
 export type SlowConsumerAction = (typeof SLOW_CONSUMER_ACTIONS)[number];
 
 // From 50 µs (one publish to a small room) to 10 s (a handshake or review stuck behind a saturated
@@ -62,8 +65,8 @@ export interface MetricProbes {
   rooms(): Promise<number>;
   activeRooms(): number;
   bufferedBytes(): number;
-  /** Connections whose buffered bytes are at or over --max-backpressure-bytes right now. */
-  slowConsumers(): number;
+  /** Connections the backpressure monitor found congested at its last sample. */
+  congestedConnections(): number;
 }
 
 export function createMetrics(options: { uwsFallback: boolean; version: string }) {
@@ -73,7 +76,7 @@ export function createMetrics(options: { uwsFallback: boolean; version: string }
     rooms: async () => 0,
     activeRooms: () => 0,
     bufferedBytes: () => 0,
-    slowConsumers: () => 0,
+    congestedConnections: () => 0,
   };
 
   const m = {
@@ -196,23 +199,23 @@ export function createMetrics(options: { uwsFallback: boolean; version: string }
     }),
     slowConsumers: new Counter({
       name: 'chatstorm_slow_consumers_total',
-      help: 'Receivers that hit the backpressure limit, by what the slow-consumer policy did (closed, or frames dropped).',
+      help: 'Receivers that hit the backpressure limit, by what the server did to them.',
       labelNames: ['action'] as const,
       registers: [registry],
     }),
-    // A gauge as well as the counter: with the drop policy uWS drops frames silently (v20.30 has
-    // no per-drop callback), so "how many receivers are losing frames now" is only seen by sampling.
-    slowConsumersNow: new Gauge({
-      name: 'chatstorm_backpressure_slow_consumers',
-      help: 'Connections whose send buffer is at or over the backpressure limit (sampled at scrape).',
+    // The counter only moves once a receiver is cut; this gauge shows the ones heading there, so a
+    // dashboard can tell a room that is about to shed viewers from one that is merely busy.
+    congestedConnections: new Gauge({
+      name: 'chatstorm_backpressure_congested_connections',
+      help: 'Connections whose send buffer held over a quarter of the backpressure limit at the last sample.',
       registers: [registry],
       collect() {
-        this.set(probes.slowConsumers());
+        this.set(probes.congestedConnections());
       },
     }),
     bufferedBytes: new Gauge({
       name: 'chatstorm_backpressure_buffered_bytes',
-      help: 'Bytes waiting in socket send buffers across all connections on this node (sampled at scrape).',
+      help: 'Bytes waiting in socket send buffers across all connections on this node (sampled once a second).',
       registers: [registry],
       collect() {
         this.set(probes.bufferedBytes());
