@@ -51,8 +51,10 @@ export const apiErrors = {
   validation(message: string, reason: ValidationReason = 'OTHER', fieldList?: ValidationField[]): ApiError {
     return new ApiError('ValidationException', message, fieldList ? { reason, fieldList } : { reason });
   },
-  fieldValidation(fieldList: ValidationField[]): ApiError {
-    const message = fieldList.map((f) => `${f.name}: ${f.message}`).join('; ');
+  /** `omitted`: how many more invalid fields there were than fieldList reports. */
+  fieldValidation(fieldList: ValidationField[], omitted = 0): ApiError {
+    let message = fieldList.map((f) => `${f.name}: ${f.message}`).join('; ');
+    if (omitted > 0) message += `; and ${omitted} more`;
     return new ApiError('ValidationException', message, { reason: 'FIELD_VALIDATION_FAILED', fieldList });
   },
   unknownOperation(method: string, path: string): ApiError {

@@ -53,8 +53,18 @@ export const messageReviewHandler = z.object({
 export const maxResults = z.number().int().min(1).max(50);
 export const nextToken = z.string().max(1024);
 
+/**
+ * A body of 256 KiB can hold tens of thousands of bad entries; reporting each would answer with
+ * megabytes. The first few say what is wrong.
+ */
+const MAX_REPORTED_FIELDS = 20;
+
 export function validationErrorOf(error: z.ZodError): ApiError {
-  return apiErrors.fieldValidation(
-    error.issues.map((issue) => ({ name: issue.path.map(String).join('.') || 'body', message: issue.message })),
-  );
+  const fieldList = error.issues.slice(0, MAX_REPORTED_FIELDS).map((issue) => ({
+    name: issue.path.map(String).join('.') || 'body',
+    // zod reports a record key that fails its schema as "Invalid key in record"; the key's own
+    // message (e.g. the aws: prefix rule for tags) is inside.
+    message: issue.code === 'invalid_key' && issue.issues.length > 0 ? issue.issues.map((inner) => inner.message).join('; ') : issue.message,
+  }));
+  return apiErrors.fieldValidation(fieldList, error.issues.length - fieldList.length);
 }
