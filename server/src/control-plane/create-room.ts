@@ -4,7 +4,7 @@ import { newId } from '../ids.ts';
 import { ROOM_DEFAULTS, type Room } from '../rooms/room.ts';
 import { defineOperation } from './operation.ts';
 import { checkLoggingConfigurations, roomResponse } from './resources.ts';
-import { arnIdentifier, messageReviewHandler, resourceName, tags } from './schemas.ts';
+import { messageReviewHandler, resourceName, roomLoggingConfigurations, tags } from './schemas.ts';
 import { checkMessageRate } from './room-limits.ts';
 
 export const createRoom = defineOperation({
@@ -15,7 +15,7 @@ export const createRoom = defineOperation({
     maximumMessageLength: z.number().int().min(1).max(500).optional(),
     messageReviewHandler: messageReviewHandler.optional(),
     tags: tags.optional(),
-    loggingConfigurationIdentifiers: z.array(arnIdentifier).max(3).optional(),
+    loggingConfigurationIdentifiers: roomLoggingConfigurations.optional(),
   }),
   async handle(ctx, input) {
     if (input.maximumMessageRatePerSecond !== undefined) checkMessageRate(ctx, input.maximumMessageRatePerSecond);

@@ -9,6 +9,12 @@ export const arnIdentifier = z
   .max(128)
   .regex(/^arn:aws:ivschat:[a-z0-9-]+:\d{12}:(room|logging-configuration)\/[a-zA-Z0-9]+$/, 'must be an ARN such as arn:aws:ivschat:us-east-1:123456789012:room/AbCdEfGh1234');
 
+/** At most three per room, each named once: a repeated ARN would record every message twice. */
+export const roomLoggingConfigurations = z
+  .array(arnIdentifier)
+  .max(3)
+  .refine((arns) => new Set(arns).size === arns.length, 'must not name the same logging configuration twice');
+
 export const resourceName = z
   .string()
   .max(128)

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineOperation } from './operation.ts';
 import { checkLoggingConfigurations, findRoom, roomResponse } from './resources.ts';
 import { checkMessageRate } from './room-limits.ts';
-import { arnIdentifier, messageReviewHandler, resourceName } from './schemas.ts';
+import { arnIdentifier, messageReviewHandler, resourceName, roomLoggingConfigurations } from './schemas.ts';
 
 /** Changes apply to connected clients at once: the room's live settings reload on every node. */
 export const updateRoom = defineOperation({
@@ -13,7 +13,7 @@ export const updateRoom = defineOperation({
     maximumMessageRatePerSecond: z.number().int().min(1).optional(),
     maximumMessageLength: z.number().int().min(1).max(500).optional(),
     messageReviewHandler: messageReviewHandler.optional(),
-    loggingConfigurationIdentifiers: z.array(arnIdentifier).max(3).optional(),
+    loggingConfigurationIdentifiers: roomLoggingConfigurations.optional(),
   }),
   async handle(ctx, input) {
     const room = await findRoom(ctx, input.identifier);
