@@ -1,5 +1,5 @@
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 
 interface Deferred {
   promise: Promise<void>;
@@ -61,6 +61,27 @@ export class AtomicFile {
       }
     }
     this.running = false;
+  }
+}
+
+/**
+ * Removes the temporary files (`<name>.<pid>.tmp`) that writers of `path` left when they crashed
+ * mid-write. They are never read, only replaced, so without this each crash leaves one behind for
+ * good. Call it before this process writes `path`.
+ */
+export async function removeStaleTemporaries(path: string): Promise<void> {
+  const prefix = `${basename(path)}.`;
+  let names: string[];
+  try {
+    names = await readdir(dirname(path));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  for (const name of names) {
+    if (name.startsWith(prefix) && /^\d+\.tmp$/.test(name.slice(prefix.length))) {
+      await rm(join(dirname(path), name), { force: true });
+    }
   }
 }
 

@@ -2,7 +2,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LoggingConfiguration, Room } from '../rooms/room.ts';
-import { AtomicFile, writeAtomically } from './atomic-file.ts';
+import { AtomicFile, removeStaleTemporaries, writeAtomically } from './atomic-file.ts';
 import type { Store } from './store.ts';
 
 interface StoreFile {
@@ -53,6 +53,8 @@ export class EmbeddedStore implements Store {
   }
 
   private async load(): Promise<void> {
+    await removeStaleTemporaries(this.file.path);
+    await removeStaleTemporaries(this.tokenLogPath);
     const text = await this.file.read();
     if (text !== undefined) {
       let data: StoreFile;
