@@ -68,27 +68,27 @@ export const SERVICE_LIMITS = {
 } as const;
 
 const FLAGS = {
-  port: { env: 'PORT', flag: 'port' },
-  host: { env: 'HOST', flag: 'host' },
-  dataDir: { env: 'CHATSTORM_DATA_DIR', flag: 'data-dir' },
-  region: { env: 'CHATSTORM_REGION', flag: 'region' },
-  accountId: { env: 'CHATSTORM_ACCOUNT_ID', flag: 'account-id' },
-  tokenKey: { env: 'CHATSTORM_TOKEN_KEY', flag: 'token-key' },
-  tokenLifetimeSeconds: { env: 'CHATSTORM_TOKEN_LIFETIME_SECONDS', flag: 'token-lifetime-seconds' },
-  sessionMinuteSeconds: { env: 'CHATSTORM_SESSION_MINUTE_SECONDS', flag: 'session-minute-seconds' },
-  reviewTimeoutMs: { env: 'CHATSTORM_REVIEW_TIMEOUT_MS', flag: 'review-timeout-ms' },
-  logLevel: { env: 'CHATSTORM_LOG_LEVEL', flag: 'log-level' },
-  metricsPort: { env: 'METRICS_PORT', flag: 'metrics-port' },
-  bench: { env: 'CHATSTORM_BENCH', flag: 'bench' },
-  maxConnections: { env: 'CHATSTORM_MAX_CONNECTIONS', flag: 'max-connections' },
-  maxRoomMessageRate: { env: 'CHATSTORM_MAX_ROOM_MESSAGE_RATE', flag: 'max-room-message-rate' },
-  maxRooms: { env: 'CHATSTORM_MAX_ROOMS', flag: 'max-rooms' },
-  apiQuotas: { env: 'CHATSTORM_API_QUOTAS', flag: 'api-quotas' },
-  maxBackpressureBytes: { env: 'CHATSTORM_MAX_BACKPRESSURE_BYTES', flag: 'max-backpressure-bytes' },
-  idleTimeoutSeconds: { env: 'CHATSTORM_IDLE_TIMEOUT_SECONDS', flag: 'idle-timeout-seconds' },
-  allowUwsFallback: { env: 'CHATSTORM_ALLOW_UWS_FALLBACK', flag: 'allow-uws-fallback' },
-  persistUsedTokens: { env: 'CHATSTORM_PERSIST_USED_TOKENS', flag: 'persist-used-tokens' },
-} as const satisfies Record<keyof z.input<typeof ConfigSchema>, { env: string; flag: string }>;
+  port: { env: 'PORT', flag: 'port', about: 'TCP port for the API, WebSocket and /metrics (0 = any free port) [8080]' },
+  host: { env: 'HOST', flag: 'host', about: 'address to listen on; 0.0.0.0 in containers [127.0.0.1]' },
+  dataDir: { env: 'CHATSTORM_DATA_DIR', flag: 'data-dir', about: 'rooms, tags, logging configurations, token key, chat logs [./.chatstorm]' },
+  region: { env: 'CHATSTORM_REGION', flag: 'region', about: 'region in ARNs [us-east-1]' },
+  accountId: { env: 'CHATSTORM_ACCOUNT_ID', flag: 'account-id', about: 'account id in ARNs [123456789012]' },
+  tokenKey: { env: 'CHATSTORM_TOKEN_KEY', flag: 'token-key', about: 'base64 32-byte chat token key; nodes that share it accept the same tokens' },
+  tokenLifetimeSeconds: { env: 'CHATSTORM_TOKEN_LIFETIME_SECONDS', flag: 'token-lifetime-seconds', about: 'chat token lifetime, capped by the session [3600]' },
+  sessionMinuteSeconds: { env: 'CHATSTORM_SESSION_MINUTE_SECONDS', flag: 'session-minute-seconds', about: 'seconds per session minute, to compress session expiry [60]' },
+  reviewTimeoutMs: { env: 'CHATSTORM_REVIEW_TIMEOUT_MS', flag: 'review-timeout-ms', about: 'message review handler timeout [200]' },
+  logLevel: { env: 'CHATSTORM_LOG_LEVEL', flag: 'log-level', about: 'fatal|error|warn|info|debug|trace|silent [info]' },
+  metricsPort: { env: 'METRICS_PORT', flag: 'metrics-port', about: 'also serve /metrics on this port' },
+  bench: { env: 'CHATSTORM_BENCH', flag: 'bench', about: 'lift every cap of the real service (quotas, room rate, connections)' },
+  maxConnections: { env: 'CHATSTORM_MAX_CONNECTIONS', flag: 'max-connections', about: 'concurrent WebSocket connections [50000]' },
+  maxRoomMessageRate: { env: 'CHATSTORM_MAX_ROOM_MESSAGE_RATE', flag: 'max-room-message-rate', about: 'highest maximumMessageRatePerSecond a room may have [100]' },
+  maxRooms: { env: 'CHATSTORM_MAX_ROOMS', flag: 'max-rooms', about: 'rooms that may exist [50000]' },
+  apiQuotas: { env: 'CHATSTORM_API_QUOTAS', flag: 'api-quotas', about: 'on|off: the real per-operation request quotas [on]' },
+  maxBackpressureBytes: { env: 'CHATSTORM_MAX_BACKPRESSURE_BYTES', flag: 'max-backpressure-bytes', about: 'send buffer past which a slow consumer is disconnected [1048576]' },
+  idleTimeoutSeconds: { env: 'CHATSTORM_IDLE_TIMEOUT_SECONDS', flag: 'idle-timeout-seconds', about: 'close sockets silent this long; pings keep live ones open [120]' },
+  allowUwsFallback: { env: 'CHATSTORM_ALLOW_UWS_FALLBACK', flag: 'allow-uws-fallback', about: 'run even on the pure-JS uWebSockets.js fallback (slow)' },
+  persistUsedTokens: { env: 'CHATSTORM_PERSIST_USED_TOKENS', flag: 'persist-used-tokens', about: 'true|false: remember used tokens across restarts [true]' },
+} as const satisfies Record<keyof z.input<typeof ConfigSchema>, { env: string; flag: string; about: string }>;
 
 const BOOLEAN_FLAGS = new Set(['bench', 'allow-uws-fallback']);
 
@@ -99,7 +99,7 @@ export class ConfigError extends Error {
 export const USAGE = `Usage: chatstorm [options]   (every option also reads from the environment variable shown)
 
 ${Object.values(FLAGS)
-  .map(({ env, flag }) => `  --${flag}${BOOLEAN_FLAGS.has(flag) ? '' : ' <value>'}`.padEnd(36) + env)
+  .map(({ env, flag, about }) => `  --${flag}${BOOLEAN_FLAGS.has(flag) ? '' : ' <value>'}`.padEnd(36) + env.padEnd(34) + about)
   .join('\n')}
   --help`;
 
