@@ -1,4 +1,5 @@
 import type { TemplatedApp } from 'uWebSockets.js';
+import type { Counter } from 'prom-client';
 import type { FrameType, Metrics } from '../metrics.ts';
 import type { LiveRooms } from '../rooms/live-rooms.ts';
 import type { Fanout } from './fanout.ts';
@@ -9,11 +10,21 @@ import type { Fanout } from './fanout.ts';
  * are counted from the topic's subscriber count, one native call per publish.
  */
 export class LocalFanout implements Fanout {
+  // Label children bound once: a labels() lookup per publish would hash the label values each time.
+  private readonly counters: Record<FrameType, { publishes: Counter.Internal; deliveries: Counter.Internal; bytes: Counter.Internal }>;
+
   constructor(
     private readonly app: TemplatedApp,
     private readonly rooms: LiveRooms,
     private readonly metrics: Metrics,
-  ) {}
+  ) {
+    const bind = (type: FrameType) => ({
+      publishes: metrics.publishes.labels(type),
+      deliveries: metrics.deliveries.labels(type),
+      bytes: metrics.deliveredBytes.labels(type),
+    });
+    this.counters = { MESSAGE: bind('MESSAGE'), EVENT: bind('EVENT') };
+  }
 
   async publish(roomId: string, frame: string, type: FrameType): Promise<void> {
     this.deliver(roomId, frame, type);
@@ -25,10 +36,11 @@ export class LocalFanout implements Fanout {
     this.app.publish(roomId, frame);
     const seconds = (performance.now() - started) / 1000;
     const recipients = this.app.numSubscribers(roomId);
-    this.metrics.publishes.labels(type).inc();
+    const counters = this.counters[type];
+    counters.publishes.inc();
     if (recipients > 0) {
-      this.metrics.deliveries.labels(type).inc(recipients);
-      this.metrics.deliveredBytes.labels(type).inc(recipients * Buffer.byteLength(frame));
+      counters.deliveries.inc(recipients);
+      counters.bytes.inc(recipients * Buffer.byteLength(frame));
       this.metrics.publishDuration.observe(seconds);
     }
   }
