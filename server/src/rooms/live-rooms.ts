@@ -11,7 +11,9 @@ import { resolveRoomSettings, type RoomSettings } from './room-settings.ts';
  * scale-out backplane shares it across nodes.
  */
 export class LiveRoom {
-  private readonly users = new Map<string, Set<ChatSocket>>();
+  // Most users hold one connection: keep it bare and grow to an array only for the rare second
+  // one, so an idle viewer costs a map entry rather than a map entry and a Set.
+  private readonly users = new Map<string, ChatSocket | ChatSocket[]>();
   connectionCount = 0;
   deleted = false;
   lastActive = Date.now();
@@ -25,26 +27,35 @@ export class LiveRoom {
   }
 
   add(ws: ChatSocket, userId: string): void {
-    let sockets = this.users.get(userId);
-    if (!sockets) this.users.set(userId, (sockets = new Set()));
-    sockets.add(ws);
+    const held = this.users.get(userId);
+    if (held === undefined) this.users.set(userId, ws);
+    else if (Array.isArray(held)) held.push(ws);
+    else this.users.set(userId, [held, ws]);
     this.connectionCount++;
   }
 
   remove(ws: ChatSocket, userId: string): void {
-    const sockets = this.users.get(userId);
-    if (!sockets?.delete(ws)) return;
-    if (sockets.size === 0) this.users.delete(userId);
+    const held = this.users.get(userId);
+    if (held === ws) this.users.delete(userId);
+    else if (Array.isArray(held) && held.includes(ws)) {
+      const rest = held.filter((other) => other !== ws);
+      this.users.set(userId, rest.length === 1 ? rest[0]! : rest);
+    } else return;
     this.connectionCount--;
     this.lastActive = Date.now();
   }
 
   socketsOf(userId: string): ChatSocket[] {
-    return [...(this.users.get(userId) ?? [])];
+    const held = this.users.get(userId);
+    if (held === undefined) return [];
+    return Array.isArray(held) ? [...held] : [held];
   }
 
   *sockets(): Iterable<ChatSocket> {
-    for (const sockets of this.users.values()) yield* sockets;
+    for (const held of this.users.values()) {
+      if (Array.isArray(held)) yield* held;
+      else yield held;
+    }
   }
 
   /** True when the room's maximumMessageRatePerSecond allows one more message now. */
