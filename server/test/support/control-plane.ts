@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { IvschatServiceException } from '@aws-sdk/client-ivschat';
 import type { TestServer } from './server.ts';
 
@@ -30,6 +30,7 @@ export interface RawAnswer {
   /** The body parsed as JSON, or undefined when it is not JSON. */
   body: Record<string, unknown> | undefined;
   text: string;
+  headers: IncomingHttpHeaders;
 }
 
 /**
@@ -57,7 +58,13 @@ export function rawRequest(
           parsed = undefined;
         }
         const errorType = response.headers['x-amzn-errortype'];
-        resolve({ status: response.statusCode!, errorType: typeof errorType === 'string' ? errorType : undefined, body: parsed, text });
+        resolve({
+          status: response.statusCode!,
+          errorType: typeof errorType === 'string' ? errorType : undefined,
+          body: parsed,
+          text,
+          headers: response.headers,
+        });
       });
     });
     request.on('timeout', () => request.destroy(new Error(`${method} ${path}: no answer within ${ms} ms`)));
