@@ -20,9 +20,14 @@ export const resourceName = z
   .max(128)
   .regex(/^[a-zA-Z0-9-_]*$/, 'may contain only letters, digits, "-" and "_"');
 
+/** AWS reserves the prefix in any case ("aws:", "AWS:", "Aws:" …), per the tagging rules. */
 export const tags = z
   .record(
-    z.string().min(1, 'tag keys are 1 to 128 characters').max(128, 'tag keys are 1 to 128 characters').refine((k) => !k.startsWith('aws:'), 'tag keys may not start with "aws:"'),
+    z
+      .string()
+      .min(1, 'tag keys are 1 to 128 characters')
+      .max(128, 'tag keys are 1 to 128 characters')
+      .refine((k) => k.slice(0, 4).toLowerCase() !== 'aws:', 'tag keys may not start with "aws:" in any case'),
     z.string().max(256, 'tag values are at most 256 characters'),
   )
   .refine((map) => Object.keys(map).length <= 50, 'at most 50 tags');
