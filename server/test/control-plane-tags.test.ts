@@ -70,18 +70,22 @@ describe('TagResource, UntagResource and ListTagsForResource through @aws-sdk/cl
     await expectApiError(server.client.send(new CreateRoomCommand({ tags: manyTags(51) })), ValidationException);
   });
 
-  test('tag keys starting with "aws:" are refused, with that reason, on TagResource and on create', async () => {
+  test('tag keys starting with "aws:" in any case are refused, with that reason, on TagResource and on create', async () => {
     const { arn } = await createRoom(server);
-    const error = await expectApiError(server.client.send(new TagResourceCommand({ resourceArn: arn, tags: { 'aws:owner': 'me' } })), ValidationException);
-    assert.equal(error.reason, 'FIELD_VALIDATION_FAILED');
-    assert.equal(error.fieldList?.length, 1);
-    assert.match(error.fieldList![0]!.message!, /aws:/);
+    for (const key of ['aws:owner', 'AWS:owner', 'Aws:owner']) {
+      const error = await expectApiError(server.client.send(new TagResourceCommand({ resourceArn: arn, tags: { [key]: 'me' } })), ValidationException);
+      assert.equal(error.reason, 'FIELD_VALIDATION_FAILED');
+      assert.equal(error.fieldList?.length, 1);
+      assert.match(error.fieldList![0]!.message!, /aws:/, key);
+    }
     await expectApiError(server.client.send(new CreateRoomCommand({ tags: { 'aws:x': 'y' } })), ValidationException);
     await expectApiError(
       server.client.send(new CreateLoggingConfigurationCommand({ destinationConfiguration: { s3: { bucketName: 'aws-tags' } }, tags: { 'aws:x': 'y' } })),
       ValidationException,
     );
     assert.deepEqual(await tagsOf(arn), {});
+    await server.client.send(new TagResourceCommand({ resourceArn: arn, tags: { 'not-aws:key': 'v' } }));
+    assert.deepEqual(await tagsOf(arn), { 'not-aws:key': 'v' }, 'only a key that starts with the prefix is refused');
   });
 
   test('tag keys are 1 to 128 characters and values at most 256, each refusal saying so', async () => {
