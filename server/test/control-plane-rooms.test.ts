@@ -56,6 +56,18 @@ describe('rooms through @aws-sdk/client-ivschat', () => {
     assert.deepEqual(room.updateTime, room.createTime);
   });
 
+  test('ARNs carry the region and account the server is configured with', async () => {
+    const other = await startTestServer(['--region', 'eu-central-1', '--account-id', '111122223333']);
+    try {
+      const room = await other.client.send(new CreateRoomCommand({}));
+      assert.equal(room.arn, `arn:aws:ivschat:eu-central-1:111122223333:room/${room.id}`);
+      const usEast = room.arn!.replace('eu-central-1', 'us-east-1').replace('111122223333', '123456789012');
+      await expectApiError(other.client.send(new GetRoomCommand({ identifier: usEast })), ResourceNotFoundException);
+    } finally {
+      await other.stop();
+    }
+  });
+
   test('CreateRoom keeps every field it is given', async () => {
     const loggingArn = await createLoggingConfiguration('rooms-create');
     const room = await server.client.send(
