@@ -95,7 +95,7 @@ describe('quotas and limits as typed exceptions', () => {
     const server = await startTestServer(['--api-quotas', 'on']);
     try {
       const { arn } = await createRoom(server);
-      const results = await Promise.allSettled(Array.from({ length: 12 }, () => server.client.send(new GetRoomCommand({ identifier: arn }))));
+      const results = await Promise.allSettled(Array.from({ length: 20 }, () => server.client.send(new GetRoomCommand({ identifier: arn }))));
       const throttled = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
       assert.ok(throttled.length >= 1, 'some calls are throttled');
       assert.ok(results.some((r) => r.status === 'fulfilled'), 'the first calls pass');
@@ -115,7 +115,7 @@ describe('quotas and limits as typed exceptions', () => {
     const server = await startTestServer(['--api-quotas', 'on']);
     try {
       const { arn } = await createRoom(server);
-      const results = await Promise.allSettled(Array.from({ length: 130 }, () => server.client.send(new SendEventCommand({ roomIdentifier: arn, eventName: 'burst' }))));
+      const results = await Promise.allSettled(Array.from({ length: 250 }, () => server.client.send(new SendEventCommand({ roomIdentifier: arn, eventName: 'burst' }))));
       const throttled = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
       assert.ok(throttled.length >= 1);
       for (const error of throttled) {
