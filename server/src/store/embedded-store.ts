@@ -30,6 +30,7 @@ export class EmbeddedStore implements Store {
   private readonly tokenLogPath: string;
   private tokenLog: WriteStream | undefined;
   private tokenLogLines = 0;
+  private tokenLogCorked = false;
   private compacting: string[] | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
 
@@ -149,8 +150,17 @@ export class EmbeddedStore implements Store {
       this.compacting.push(line);
       return;
     }
-    this.tokenLog ??= createWriteStream(this.tokenLogPath, { flags: 'a' });
-    this.tokenLog.write(line);
+    const log = (this.tokenLog ??= createWriteStream(this.tokenLogPath, { flags: 'a' }));
+    // Handshakes come in bursts: gather one event-loop turn of lines into a single write.
+    if (!this.tokenLogCorked) {
+      log.cork();
+      this.tokenLogCorked = true;
+      setImmediate(() => {
+        this.tokenLogCorked = false;
+        log.uncork();
+      });
+    }
+    log.write(line);
     this.tokenLogLines++;
   }
 
