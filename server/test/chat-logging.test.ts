@@ -58,8 +58,16 @@ test('a room with a logging configuration records every message and event as the
       new UpdateLoggingConfigurationCommand({ identifier: configuration.arn!, destinationConfiguration: { cloudWatchLogs: { logGroupName: '/chat/../audit' } } }),
     );
     await alice.sendMessage(new SendMessageRequest('moved'));
-    const moved = await readRecords(join(server.dataDir, 'logs', 'cloudwatch-logs', '%2Fchat%2F%2E%2E%2Faudit', `${id}.jsonl`), 1);
+    const moved = await readRecords(join(server.dataDir, 'logs', 'cloudwatch-logs', '%2Fchat%2F..%2Faudit', `${id}.jsonl`), 1);
     assert.deepEqual(moved.map((r) => r.payload.Content), ['moved'], 'the log group name cannot climb out of the logs directory');
+
+    // A Firehose stream may be named "..": it still gets a directory of its own.
+    await server.client.send(
+      new UpdateLoggingConfigurationCommand({ identifier: configuration.arn!, destinationConfiguration: { firehose: { deliveryStreamName: '..' } } }),
+    );
+    await alice.sendMessage(new SendMessageRequest('dots'));
+    const dots = await readRecords(join(server.dataDir, 'logs', 'firehose', '%2E%2E', `${id}.jsonl`), 1);
+    assert.deepEqual(dots.map((r) => r.payload.Content), ['dots']);
     alice.disconnect();
     viewer.disconnect();
   } finally {

@@ -1,9 +1,11 @@
 import { join } from 'node:path';
 import type { DestinationConfiguration } from '../rooms/room.ts';
 
-// Each logging destination of the real service (S3 bucket, CloudWatch Logs group, Firehose stream)
-// maps to a local directory: <data dir>/logs/<kind>/<name>/. Names are percent-encoded, dots too,
-// so a log group such as "/aws/../x" cannot climb out of the logs directory.
+// Each logging destination of the real service (S3 bucket, CloudWatch Logs group or Firehose stream)
+// maps to a local directory: <data dir>/logs/<kind>/<name>/. A name stays readable
+// ("audit.example.com") but cannot act as a path: "%", "/" and "#" are percent-encoded, and so are
+// the dots of a name made only of dots, so a log group like "/aws/../x" or a stream named ".."
+// stays inside its kind's directory.
 
 export interface LogDestination {
   kind: 's3' | 'cloudwatch-logs' | 'firehose';
@@ -18,6 +20,6 @@ export function destinationOf(configuration: DestinationConfiguration): LogDesti
 }
 
 export function destinationDirectory(dataDir: string, destination: LogDestination): string {
-  const safeName = encodeURIComponent(destination.name).replaceAll('.', '%2E');
-  return join(dataDir, 'logs', destination.kind, safeName);
+  const name = destination.name.replaceAll('%', '%25').replaceAll('/', '%2F').replaceAll('#', '%23');
+  return join(dataDir, 'logs', destination.kind, /^\.+$/.test(name) ? name.replaceAll('.', '%2E') : name);
 }
