@@ -1,0 +1,176 @@
+import type { Profile } from './profile.ts';
+
+// The results file: one shape for both engines, documented in scenarios/README.md. Other tools
+// read it, so fields are only ever added, never renamed.
+
+export const DISCONNECT_REASONS = ['client', 'server', 'moderation', 'session_expired', 'error'] as const;
+export type DisconnectReason = (typeof DISCONNECT_REASONS)[number];
+export const CONNECT_OUTCOMES = ['ok', 'refused', 'error'] as const;
+export type ConnectOutcome = (typeof CONNECT_OUTCOMES)[number];
+export const MODERATION_ACTIONS = ['delete_message', 'disconnect_user'] as const;
+export type ModerationAction = (typeof MODERATION_ACTIONS)[number];
+export type ModerationVia = 'websocket' | 'http';
+
+export interface Percentiles {
+  count: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  mean: number;
+}
+
+export interface ThresholdVerdict {
+  expression: string;
+  observed: number | null;
+  pass: boolean;
+  /** Why it could not be judged, when observed is null. */
+  note?: string;
+}
+
+export interface StepResult {
+  step: number;
+  viewers: number;
+  deliveriesPerSecond: number;
+  latencyMs: Percentiles;
+  missing: number;
+  expected: number;
+  broken: boolean;
+}
+
+export interface TimelinePoint {
+  /** Seconds since the start of the load phase. */
+  t: number;
+  viewers: number;
+  target: number;
+  sentPerSecond: number;
+  deliveriesPerSecond: number;
+  p99Ms: number;
+  generatorCpuPercent: number;
+}
+
+export interface RunResult {
+  scenario: string;
+  engine: 'node' | 'k6';
+  target: { url: string; kind: 'embedded' | 'url' | 'aws' };
+  startedAt: string;
+  durationSeconds: number;
+  profile: Profile;
+  viewers: {
+    peak: number;
+    target: number;
+    connects: Record<ConnectOutcome, number>;
+    disconnects: Record<DisconnectReason, number>;
+  };
+  handshakeMs: Percentiles;
+  tokenMs: Percentiles;
+  messages: { sent: number; acked: number; rejected: number; unacked: number; perSecond: number };
+  ackLatencyMs: Percentiles;
+  deliveries: {
+    expected: number;
+    delivered: number;
+    missing: number;
+    duplicated: number;
+    outOfOrder: number;
+    /** MESSAGE frames from other viewers received, duplicates included. */
+    frames: number;
+    /** Averaged over the load phase. */
+    perSecond: number;
+    /** The busiest second. */
+    peakPerSecond: number;
+    lossRatio: number;
+    /** "exact": against the senders' logs (Node runner). "gaps": sequence gaps only (k6). */
+    accounting: 'exact' | 'gaps';
+  };
+  latencyMs: Percentiles;
+  /** ERROR frames by ErrorCode. */
+  errors: Record<string, number>;
+  /** Failed control-plane calls by "<Operation> <HTTP status>" (0: no answer). */
+  apiErrors: Record<string, number>;
+  moderation: {
+    actions: Record<ModerationAction, Record<ModerationVia, number>>;
+    eventsReceived: { deleteMessage: number; disconnectUser: number };
+  };
+  generator: {
+    cpuPercent: number;
+    cores: number;
+    workers: number;
+    rssMB: number;
+    eventLoopDelayP99Ms: number;
+    bottleneck: boolean;
+    warnings: string[];
+  };
+  server?: { cpuPercent: number; rssMB: number };
+  steps?: StepResult[];
+  capacity?: { lastGoodStep: number | null; lastGoodViewers: number | null; breakingStep: number | null; reason: string };
+  timeline: TimelinePoint[];
+  thresholds: ThresholdVerdict[];
+  passed: boolean;
+}
+
+export function emptyPercentiles(): Percentiles {
+  return { count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0, mean: 0 };
+}
+
+function fmt(n: number, digits = 1): string {
+  if (!Number.isFinite(n)) return String(n);
+  if (Math.abs(n) >= 100 || Number.isInteger(n)) return Math.round(n).toLocaleString('en-US');
+  return n.toFixed(digits);
+}
+
+function ms(p: Percentiles): string {
+  if (p.count === 0) return 'n/a';
+  return `p50 ${fmt(p.p50, 2)}  p90 ${fmt(p.p90, 2)}  p99 ${fmt(p.p99, 2)}  p99.9 ${fmt(p.p999, 2)}  max ${fmt(p.max, 2)} ms`;
+}
+
+function counts(record: Record<string, number>): string {
+  const parts = Object.entries(record)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${fmt(n)}`);
+  return parts.length ? parts.join(', ') : 'none';
+}
+
+/** The summary a person reads at the end of a run (both engines print this). */
+export function formatSummary(r: RunResult): string {
+  const d = r.deliveries;
+  const lines = [
+    `chatstorm ${r.scenario} — ${r.engine} engine against ${r.target.url} (${r.target.kind})`,
+    `  duration      ${fmt(r.durationSeconds)} s, started ${r.startedAt}`,
+    `  viewers       peak ${fmt(r.viewers.peak)} of ${fmt(r.viewers.target)} · connects ${counts(r.viewers.connects)} · disconnects ${counts(r.viewers.disconnects)}`,
+    `  handshake     ${ms(r.handshakeMs)}`,
+    `  token         ${ms(r.tokenMs)}`,
+    `  messages      sent ${fmt(r.messages.sent)} · acked ${fmt(r.messages.acked)} · rejected ${fmt(r.messages.rejected)} · unacked ${fmt(r.messages.unacked)} · ${fmt(r.messages.perSecond)}/s`,
+    `  deliveries    expected ${fmt(d.expected)} · delivered ${fmt(d.delivered)} · missing ${fmt(d.missing)} · duplicated ${fmt(d.duplicated)} · out of order ${fmt(d.outOfOrder)} · ${fmt(d.perSecond)}/s avg, ${fmt(d.peakPerSecond)}/s peak (${d.accounting} accounting)`,
+    `  latency       ${ms(r.latencyMs)}`,
+    `  errors        ${counts(r.errors)}${Object.keys(r.apiErrors).length ? ` · API ${counts(r.apiErrors)}` : ''}`,
+  ];
+  const m = r.moderation.actions;
+  if (m.delete_message.websocket + m.delete_message.http + m.disconnect_user.websocket + m.disconnect_user.http > 0) {
+    lines.push(
+      `  moderation    DeleteMessage ws ${fmt(m.delete_message.websocket)} / http ${fmt(m.delete_message.http)} · DisconnectUser ws ${fmt(m.disconnect_user.websocket)} / http ${fmt(m.disconnect_user.http)} · events seen: delete ${fmt(r.moderation.eventsReceived.deleteMessage)}, disconnect ${fmt(r.moderation.eventsReceived.disconnectUser)}`,
+    );
+  }
+  const g = r.generator;
+  lines.push(
+    `  generator     CPU ${fmt(g.cpuPercent)} % of ${g.cores} core(s), ${g.workers} worker(s), RSS ${fmt(g.rssMB)} MB, event-loop p99 ${fmt(g.eventLoopDelayP99Ms, 2)} ms`,
+  );
+  if (r.server) lines.push(`  server        CPU ${fmt(r.server.cpuPercent)} %, RSS ${fmt(r.server.rssMB)} MB`);
+  if (r.steps?.length) {
+    lines.push('  steps         viewers    deliveries/s   p99 ms   missing');
+    for (const s of r.steps) {
+      lines.push(
+        `    ${String(s.step + 1).padStart(2)}${s.broken ? ' ✗' : '  '}       ${fmt(s.viewers).padStart(7)}  ${fmt(s.deliveriesPerSecond).padStart(13)}  ${fmt(s.latencyMs.p99, 2).padStart(7)}  ${fmt(s.missing).padStart(8)}`,
+      );
+    }
+  }
+  if (r.capacity) lines.push(`  capacity      ${r.capacity.reason}`);
+  for (const w of g.warnings) lines.push(`  WARNING       ${w}`);
+  lines.push('  thresholds');
+  for (const t of r.thresholds) {
+    const observed = t.observed === null ? (t.note ?? 'n/a') : fmt(t.observed, 3);
+    lines.push(`    ${t.pass ? 'PASS' : 'FAIL'}  ${t.expression.padEnd(24)} observed ${observed}`);
+  }
+  lines.push(`  result        ${r.passed ? 'PASSED' : 'FAILED'}`);
+  return lines.join('\n');
+}

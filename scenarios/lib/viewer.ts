@@ -1,0 +1,376 @@
+import {
+  DELETE_MESSAGE_EVENT,
+  DISCONNECT_USER_EVENT,
+  encodeDeleteMessage,
+  encodeDisconnectUser,
+  encodeSendMessage,
+  messageIdAt,
+  parseFrame,
+  readSendAttributes,
+  scanMessage,
+  seqOfRequestId,
+  type MessageScan,
+} from './codec.ts';
+import { SEND_ACKED, SEND_LOST, SEND_REJECTED, SEND_UNCERTAIN } from './delivery-ledger.ts';
+import { connectOutcomeOf, type Capability, type ChatSocket, type SocketEvents } from './ports.ts';
+import { RECEIVED_DUPLICATE, RECEIVED_OUT_OF_ORDER, ReceiveTracker } from './receive-tracker.ts';
+import type { DisconnectReason } from './results.ts';
+import { ROLE_CHATTER, ROLE_MODERATOR } from './schedule.ts';
+import type { Swarm } from './swarm.ts';
+
+// One simulated person. Kept to a handful of numbers plus a socket: a generator holds ten
+// thousand of these per core, so per-viewer state is what decides how many fit.
+
+const IDLE = 0;
+const TOKEN = 1;
+const CONNECTING = 2;
+const OPEN = 3;
+const CLOSING = 4;
+
+const FLAG_CLIENT_CLOSE = 1;
+const FLAG_KICKED = 2;
+const FLAG_EXPIRED = 4;
+
+const REASON = 'chatstorm load test';
+const RECENT_IDS = 32;
+
+class ChatterState {
+  seq = 0;
+  nextSendAt = 0;
+  /** Sends waiting for their own MESSAGE to come back: [seq, sentAt, seq, sentAt, …] in send order. */
+  pending: number[] = [];
+}
+
+class ModeratorState {
+  recentIds: string[] = [];
+  deleteCarry = 0;
+  disconnectCarry = 0;
+  requests = 0;
+}
+
+export class Viewer implements SocketEvents {
+  state = IDLE;
+  private flags = 0;
+  socket: ChatSocket | null = null;
+  private openedAt = 0;
+  private stopAt = 0;
+  private connectStartedAt = 0;
+  /** When to come back after a close we caused (churn, storm); 0 = stay away. */
+  rejoinAt = 0;
+  private failures = 0;
+  /** Tells a token call that landed after its viewer moved on from the one still wanted. */
+  private attempt = 0;
+  private readonly tracker: ReceiveTracker;
+  readonly chatter: ChatterState | null;
+  readonly moderator: ModeratorState | null;
+
+  constructor(
+    private readonly swarm: Swarm,
+    readonly index: number,
+    /** Position in the swarm's own list. */
+    readonly position: number,
+    readonly room: number,
+    readonly role: number,
+  ) {
+    this.tracker = new ReceiveTracker(swarm.plan.profile.chattersPerRoom);
+    this.chatter = role === ROLE_CHATTER ? new ChatterState() : null;
+    this.moderator = role === ROLE_MODERATOR ? new ModeratorState() : null;
+  }
+
+  get isOpen(): boolean {
+    return this.state === OPEN;
+  }
+
+  get isIdle(): boolean {
+    return this.state === IDLE;
+  }
+
+  private capabilities(): Capability[] {
+    if (this.role === ROLE_CHATTER) return ['SEND_MESSAGE'];
+    if (this.role === ROLE_MODERATOR) return ['DELETE_MESSAGE', 'DISCONNECT_USER'];
+    return [];
+  }
+
+  /** Every connection starts with a fresh token: tokens are single-use. */
+  connect(): void {
+    const s = this.swarm;
+    this.state = TOKEN;
+    s.connecting++;
+    const attempt = ++this.attempt;
+    const started = s.clock.now();
+    s.control
+      .createChatToken({
+        roomArn: s.rooms[this.room]!.arn,
+        userId: s.plan.layout.userIdOf(this.index),
+        capabilities: this.capabilities(),
+        sessionDurationInMinutes: s.plan.profile.sessionDurationMinutes,
+      })
+      .then(
+        (token) => {
+          s.metrics.tokenIssued(s.clock.now() - started);
+          if (this.state !== TOKEN || attempt !== this.attempt) return;
+          if (!s.wants(this)) {
+            this.state = IDLE;
+            s.connecting--;
+            return;
+          }
+          this.state = CONNECTING;
+          this.flags = 0;
+          this.connectStartedAt = s.clock.now();
+          this.socket = s.transport.open(s.wsUrl, token, this);
+        },
+        (error: unknown) => {
+          if (this.state !== TOKEN || attempt !== this.attempt) return;
+          s.connecting--;
+          this.state = IDLE;
+          const outcome = connectOutcomeOf(error);
+          s.metrics.connectFailed(outcome);
+          s.noteError('CreateChatToken', error);
+          this.retryAfterFailure();
+        },
+      );
+  }
+
+  /** Closes from our side; `rejoinAt` > 0 brings the viewer back then. */
+  leave(rejoinAt: number): void {
+    this.rejoinAt = rejoinAt;
+    if (this.state === OPEN) {
+      this.state = CLOSING;
+      this.flags |= FLAG_CLIENT_CLOSE;
+      this.stopAt = this.swarm.clock.now();
+      this.socket!.close();
+    } else if (this.state === TOKEN) {
+      // The token call is in flight: forget it when it lands.
+      this.state = IDLE;
+      this.swarm.connecting--;
+      if (rejoinAt > 0) this.swarm.queueRejoin(this);
+    } else if (this.state === CONNECTING) {
+      this.flags |= FLAG_CLIENT_CLOSE;
+      this.socket!.close();
+    } else if (this.state === IDLE && rejoinAt > 0) {
+      this.swarm.queueRejoin(this);
+    }
+  }
+
+  onOpen(): void {
+    const s = this.swarm;
+    const now = s.clock.now();
+    s.connecting--;
+    if (this.state !== CONNECTING || this.flags & FLAG_CLIENT_CLOSE) {
+      // Asked to leave while the handshake was in flight.
+      s.metrics.connected(now - this.connectStartedAt);
+      s.connected++;
+      this.openedAt = now;
+      this.stopAt = now;
+      this.state = CLOSING;
+      this.flags |= FLAG_CLIENT_CLOSE;
+      this.socket?.close();
+      return;
+    }
+    this.state = OPEN;
+    this.openedAt = now;
+    this.stopAt = 0;
+    this.failures = 0;
+    this.tracker.reset();
+    s.connected++;
+    s.metrics.connected(now - this.connectStartedAt);
+    if (this.chatter) {
+      // A random phase spreads the room's sends over the period instead of bursting them together.
+      this.chatter.nextSendAt = now + s.random() * s.sendPeriodMs;
+    }
+  }
+
+  onMessage(data: string | Uint8Array): void {
+    const s = this.swarm;
+    const scan = s.scan;
+    if (scanMessage(data, scan) >= 0) {
+      if (this.moderator) this.rememberId(messageIdAt(data, scan));
+      this.received(scan.sender, scan.seq, scan.sendTime);
+      return;
+    }
+    const frame = parseFrame(typeof data === 'string' ? data : s.transport.text(data));
+    if (!frame) return;
+    if (frame.Type === 'MESSAGE') {
+      if (this.moderator) this.rememberId(frame.Id);
+      const a = readSendAttributes(frame.Attributes);
+      if (a) this.received(a.sender, a.seq, a.sendTime);
+    } else if (frame.Type === 'EVENT') {
+      if (frame.EventName === DISCONNECT_USER_EVENT) {
+        s.metrics.moderationEvent('disconnect_user');
+        if (frame.Attributes?.UserId === s.plan.layout.userIdOf(this.index)) {
+          // Messages published after this event may or may not reach us: our window ends here.
+          this.flags |= FLAG_KICKED;
+          if (this.stopAt === 0) this.stopAt = s.clock.now();
+        }
+      } else if (frame.EventName === DELETE_MESSAGE_EVENT) {
+        s.metrics.moderationEvent('delete_message');
+      }
+    } else if (frame.Type === 'ERROR') {
+      s.metrics.errorFrame(frame.ErrorCode);
+      if (frame.ErrorCode === 401) {
+        this.flags |= FLAG_EXPIRED;
+        if (this.stopAt === 0) this.stopAt = s.clock.now();
+      }
+      const seq = seqOfRequestId(frame.RequestId);
+      if (seq > 0 && this.chatter) this.resolve(seq, SEND_REJECTED, s.clock.now());
+    }
+  }
+
+  private received(sender: number, seq: number, sendTime: number): void {
+    const s = this.swarm;
+    const now = s.clock.now();
+    if (sender === this.index) {
+      if (this.chatter) this.resolve(seq, SEND_ACKED, now);
+      return;
+    }
+    const layout = s.plan.layout;
+    const slot = layout.slotOf(sender);
+    if (slot < 0 || layout.roomOf(sender) !== this.room) return; // not one of this run's senders
+    s.metrics.delivered(now - sendTime);
+    const outcome = this.tracker.record(slot, seq);
+    if (outcome === RECEIVED_DUPLICATE) s.metrics.duplicated();
+    else if (outcome === RECEIVED_OUT_OF_ORDER) s.metrics.outOfOrder();
+  }
+
+  onClose(code: number, refused: boolean): void {
+    const s = this.swarm;
+    const now = s.clock.now();
+    const state = this.state;
+    this.socket = null;
+    if (state === CONNECTING) {
+      s.connecting--;
+      this.state = IDLE;
+      if (this.flags & FLAG_CLIENT_CLOSE) {
+        if (this.rejoinAt > 0) s.queueRejoin(this);
+        return;
+      }
+      s.metrics.connectFailed(refused ? 'refused' : 'error');
+      this.retryAfterFailure();
+      return;
+    }
+    if (state !== OPEN && state !== CLOSING) return;
+    this.state = IDLE;
+    s.connected--;
+    const closedAt = this.stopAt || now;
+    s.log.closed(this.tracker.summary(this.index, this.room, this.openedAt, closedAt));
+    if (this.chatter) this.settlePending(closedAt);
+
+    let reason: DisconnectReason;
+    if (this.flags & FLAG_CLIENT_CLOSE) reason = 'client';
+    else if (this.flags & FLAG_KICKED) reason = 'moderation';
+    else if (this.flags & FLAG_EXPIRED) reason = 'session_expired';
+    else if (code === 1000 || code === 1001) reason = 'server';
+    else reason = 'error';
+    s.metrics.disconnected(reason);
+
+    const policy = s.plan.profile.reconnect;
+    if (reason === 'client') {
+      if (this.rejoinAt > 0) s.queueRejoin(this);
+      return;
+    }
+    const again =
+      (reason === 'moderation' && policy.afterDisconnectUser) ||
+      (reason === 'session_expired' && policy.afterSessionExpiry) ||
+      (reason === 'server' && policy.afterServerClose) ||
+      (reason === 'error' && policy.afterError);
+    if (again) {
+      this.rejoinAt = now + s.jitter(s.reconnectDelayMs);
+      s.queueRejoin(this);
+    }
+  }
+
+  private retryAfterFailure(): void {
+    const s = this.swarm;
+    if (!s.plan.profile.reconnect.afterError) return;
+    this.failures++;
+    const backoff = Math.min(30_000, s.reconnectDelayMs * 2 ** Math.min(this.failures - 1, 5));
+    this.rejoinAt = s.clock.now() + s.jitter(backoff);
+    s.queueRejoin(this);
+  }
+
+  // ---- chatting ----------------------------------------------------------------------------
+
+  /** Sends when due; returns whether a message went out. */
+  sendIfDue(now: number): boolean {
+    const c = this.chatter!;
+    if (now < c.nextSendAt) return false;
+    const s = this.swarm;
+    // Never burst to catch up after a stall: the schedule slides instead.
+    c.nextSendAt = Math.max(c.nextSendAt + s.sendPeriodMs, now + s.sendPeriodMs / 2);
+    const seq = ++c.seq;
+    this.socket!.send(encodeSendMessage(s.content, { sendTime: now, sender: this.index, seq }));
+    c.pending.push(seq, now);
+    s.log.sent(this.index, seq, now);
+    s.metrics.sent();
+    return true;
+  }
+
+  private resolve(seq: number, outcome: number, now: number): void {
+    const pending = this.chatter!.pending;
+    for (let k = 0; k < pending.length; k += 2) {
+      if (pending[k] !== seq) continue;
+      const sentAt = pending[k + 1]!;
+      pending.splice(k, 2);
+      if (outcome === SEND_ACKED) this.swarm.metrics.acked(now - sentAt);
+      this.swarm.log.resolved(this.index, seq, outcome, now);
+      return;
+    }
+  }
+
+  private settlePending(closedAt: number): void {
+    const s = this.swarm;
+    const pending = this.chatter!.pending;
+    for (let k = 0; k < pending.length; k += 2) {
+      // Still unanswered long after the send while we were connected: the server dropped it.
+      const outcome = pending[k + 1]! + s.plan.settleMs < closedAt ? SEND_LOST : SEND_UNCERTAIN;
+      s.log.resolved(this.index, pending[k]!, outcome, closedAt);
+    }
+    pending.length = 0;
+  }
+
+  // ---- moderating ----------------------------------------------------------------------------
+
+  private rememberId(id: string): void {
+    const ids = this.moderator!.recentIds;
+    ids.push(id);
+    if (ids.length > RECENT_IDS) ids.shift();
+  }
+
+  moderate(dtMs: number): void {
+    const m = this.moderator!;
+    const s = this.swarm;
+    const policy = s.plan.profile.moderation;
+    m.deleteCarry += (policy.deleteMessagePerSecond * dtMs) / 1000;
+    m.disconnectCarry += (policy.disconnectUserPerSecond * dtMs) / 1000;
+    while (m.deleteCarry >= 1) {
+      m.deleteCarry--;
+      const id = m.recentIds.pop();
+      if (id) this.moderationAction('delete_message', id);
+    }
+    while (m.disconnectCarry >= 1) {
+      m.disconnectCarry--;
+      const victim = s.pickVictim(this.room, this.index);
+      if (victim >= 0) this.moderationAction('disconnect_user', s.plan.layout.userIdOf(victim));
+    }
+  }
+
+  private moderationAction(action: 'delete_message' | 'disconnect_user', target: string): void {
+    const s = this.swarm;
+    const m = this.moderator!;
+    const viaHttp = s.random() < s.plan.profile.moderation.httpShare;
+    s.metrics.moderation(action, viaHttp ? 'http' : 'websocket');
+    if (!viaHttp) {
+      const requestId = `${action === 'delete_message' ? 'd' : 'x'}${++m.requests}`;
+      this.socket!.send(
+        action === 'delete_message'
+          ? encodeDeleteMessage(requestId, target, REASON)
+          : encodeDisconnectUser(requestId, target, REASON),
+      );
+      return;
+    }
+    const arn = s.rooms[this.room]!.arn;
+    const call =
+      action === 'delete_message' ? s.control.deleteMessage(arn, target, REASON) : s.control.disconnectUser(arn, target, REASON);
+    call.catch((error: unknown) => s.noteError(action === 'delete_message' ? 'DeleteMessage' : 'DisconnectUser', error));
+  }
+}
