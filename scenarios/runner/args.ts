@@ -1,0 +1,130 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { z } from 'zod';
+import { parseDurationMs } from '../lib/duration.ts';
+import { setField } from '../lib/profile.ts';
+
+// The runner's command line (the contract in TEAM.md). Profile fields have their own flags for
+// the common ones, and --set reaches any field: --set churn.leavePerSecond=0.05.
+
+export const USAGE = `Usage: npm run bench -- [options]
+
+  --profile NAME        smoke | fanout | soak | churn | moderation | capacity   (default fanout)
+  --url URL             an IVS-Chat-compatible server (http://host:port); default: start chatstorm here
+  --aws-region REGION   real Amazon IVS Chat (credentials from the AWS environment); with --url, that
+                        endpoint signed with SigV4
+  --viewers N           --rooms N   --chatters N (per room)   --rate N (messages/s per chatter)
+  --duration D          load phase, e.g. 30s, 2m   --ramp-up D   --drain D   --steps N
+  --message-bytes N     --connect-rate N (connections/s, 0 = unlimited)   --hot-room-share X
+  --set PATH=VALUE      any profile field, e.g. --set churn.leavePerSecond=0.05 (repeatable)
+  --threshold EXPR      replaces the profile's thresholds, e.g. --threshold "p99 < 50ms" (repeatable)
+  --out FILE            results file (default results/<scenario>-<time>.json)
+  --metrics-port N      serve the runner's Prometheus metrics on 127.0.0.1:N/metrics (0 = any port)
+  --workers N           worker threads holding viewers (default: the cores left to the generator)
+  --no-pin              do not pin server and generator to separate cores
+  --no-progress         no live line
+  --list                list the profiles
+  --help`;
+
+export interface CliOptions {
+  profile: string;
+  url?: string;
+  awsRegion?: string;
+  overrides: Record<string, unknown>;
+  thresholds?: string[];
+  out?: string;
+  metricsPort?: number;
+  workers?: number;
+  pin: boolean;
+  progress: boolean;
+  list: boolean;
+  help: boolean;
+}
+
+const positiveInt = z.coerce.number().int().positive();
+const nonNegative = z.coerce.number().nonnegative();
+const durationText = z.string().refine(
+  (t) => {
+    try {
+      return parseDurationMs(t) >= 0;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'a duration such as 500ms, 30s, 2m' },
+);
+
+// Flag → profile field, with how to read the value.
+const PROFILE_FLAGS = {
+  viewers: ['viewers', positiveInt],
+  rooms: ['rooms', positiveInt],
+  chatters: ['chattersPerRoom', z.coerce.number().int().nonnegative()],
+  rate: ['rate', nonNegative],
+  duration: ['duration', durationText],
+  'ramp-up': ['rampUp', durationText],
+  drain: ['drain', durationText],
+  steps: ['steps', z.coerce.number().int().nonnegative()],
+  'message-bytes': ['messageBytes', positiveInt],
+  'connect-rate': ['connectRate', nonNegative],
+  'hot-room-share': ['hotRoomShare', z.coerce.number().min(0).max(1)],
+} as const;
+
+export class UsageError extends Error {}
+
+export function parseCli(argv: string[]): CliOptions {
+  const options: NonNullable<ParseArgsConfig['options']> = {
+    profile: { type: 'string' },
+    url: { type: 'string' },
+    'aws-region': { type: 'string' },
+    set: { type: 'string', multiple: true },
+    threshold: { type: 'string', multiple: true },
+    out: { type: 'string' },
+    'metrics-port': { type: 'string' },
+    workers: { type: 'string' },
+    'no-pin': { type: 'boolean' },
+    'no-progress': { type: 'boolean' },
+    list: { type: 'boolean' },
+    help: { type: 'boolean' },
+  };
+  for (const flag of Object.keys(PROFILE_FLAGS)) options[flag] = { type: 'string' };
+  let values: Record<string, unknown>;
+  try {
+    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+
+  const read = <T>(flag: string, schema: z.ZodType<T>): T | undefined => {
+    const raw = values[flag];
+    if (raw === undefined) return undefined;
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) throw new UsageError(`--${flag} ${String(raw)}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+    return parsed.data;
+  };
+
+  const overrides: Record<string, unknown> = {};
+  for (const [flag, [field, schema]] of Object.entries(PROFILE_FLAGS)) {
+    const value = read(flag, schema as z.ZodType<unknown>);
+    if (value !== undefined) overrides[field] = value;
+  }
+  for (const entry of (values.set as string[] | undefined) ?? []) {
+    const eq = entry.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--set ${entry}: expected PATH=VALUE`);
+    setField(overrides, entry.slice(0, eq).trim(), entry.slice(eq + 1));
+  }
+
+  const url = read('url', z.url({ protocol: /^(https?|wss?)$/ }));
+  return {
+    profile: (values.profile as string | undefined) ?? 'fanout',
+    ...(url ? { url } : {}),
+    ...(values['aws-region'] ? { awsRegion: read('aws-region', z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1'))! } : {}),
+    overrides,
+    ...(values.threshold ? { thresholds: values.threshold as string[] } : {}),
+    ...(values.out ? { out: values.out as string } : {}),
+    ...(values['metrics-port'] !== undefined ? { metricsPort: read('metrics-port', z.coerce.number().int().min(0).max(65535))! } : {}),
+    ...(values.workers !== undefined ? { workers: read('workers', positiveInt)! } : {}),
+    pin: !values['no-pin'],
+    progress: !values['no-progress'],
+    list: Boolean(values.list),
+    help: Boolean(values.help),
+  };
+}

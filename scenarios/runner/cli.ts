@@ -1,0 +1,145 @@
+import os from 'node:os';
+import { formatDuration, parseDurationMs } from '../lib/duration.ts';
+import { resolveProfile } from '../lib/profile.ts';
+import { formatSummary } from '../lib/results.ts';
+import { DEFAULT_PROFILE, PROFILES } from '../profiles/index.ts';
+import { parseCli, USAGE, UsageError, type CliOptions } from './args.ts';
+import { planPinning, pinSelf } from './cpu-pinning.ts';
+import { startEmbeddedServer, type EmbeddedServer } from './embedded-server.ts';
+import { validateProfile } from './profile-schema.ts';
+import { defaultResultPath, writeResult } from './report.ts';
+import { runScenario, type Target } from './run.ts';
+
+// `npm run bench`: the entry file wires flags, target and run together; the work is elsewhere.
+
+const say = (line: string) => process.stderr.write(`${line}\n`);
+// Real IVS: CreateChatToken is limited to 200 requests/s per account and region.
+const AWS_TOKEN_RATE = 150;
+const IVS_MAX_ROOM_RATE = 100;
+
+function toWebSocketUrl(url: string): string {
+  return url.replace(/^http/, 'ws').replace(/\/+$/, '') + '/';
+}
+
+async function main(): Promise<number> {
+  let cli: CliOptions;
+  try {
+    cli = parseCli(process.argv.slice(2));
+  } catch (error) {
+    if (error instanceof UsageError) {
+      say(`${error.message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw error;
+  }
+  if (cli.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (cli.list) {
+    for (const p of Object.values(PROFILES)) process.stdout.write(`${p.name.padEnd(11)} ${p.description}\n`);
+    return 0;
+  }
+  const input = PROFILES[cli.profile ?? DEFAULT_PROFILE];
+  if (!input) {
+    say(`unknown profile "${cli.profile}" (known: ${Object.keys(PROFILES).join(', ')})`);
+    return 2;
+  }
+  let profile;
+  try {
+    profile = resolveProfile(input, cli.overrides);
+    if (cli.thresholds) profile.thresholds = cli.thresholds;
+    if (cli.awsRegion && !cli.url && (profile.connectRate === 0 || profile.connectRate > AWS_TOKEN_RATE)) {
+      profile.connectRate = AWS_TOKEN_RATE;
+    }
+    profile = validateProfile(profile);
+  } catch (error) {
+    say((error as Error).message);
+    return 2;
+  }
+
+  let server: EmbeddedServer | undefined;
+  let target: Target;
+  if (cli.awsRegion) {
+    target = {
+      kind: 'aws',
+      url: cli.url ?? `https://ivschat.${cli.awsRegion}.amazonaws.com`,
+      wsUrl: cli.url ? toWebSocketUrl(cli.url) : `wss://edge.ivschat.${cli.awsRegion}.amazonaws.com`,
+      control: { kind: 'aws', region: cli.awsRegion, ...(cli.url ? { endpoint: cli.url } : {}) },
+      roomRateCap: IVS_MAX_ROOM_RATE,
+      cleanUp: true,
+    };
+  } else if (cli.url) {
+    const base = cli.url.replace(/^ws/, 'http').replace(/\/+$/, '');
+    target = {
+      kind: 'url',
+      url: base,
+      wsUrl: toWebSocketUrl(base),
+      control: { kind: 'http', url: base },
+      metricsUrl: `${base}/metrics`,
+      roomRateCap: IVS_MAX_ROOM_RATE,
+      cleanUp: true,
+    };
+  } else {
+    const pinning = cli.pin ? planPinning() : undefined;
+    server = await startEmbeddedServer(pinning ? { cores: pinning.serverCores } : {});
+    const pinned = pinning ? pinSelf(pinning.generatorCores) : false;
+    say(
+      `chatstorm started at ${server.url} (pid ${server.pid})` +
+        (pinned ? `; server on core ${pinning!.serverCores}, generator on core(s) ${pinning!.generatorCores}` : '; not pinned'),
+    );
+    target = {
+      kind: 'embedded',
+      url: server.url,
+      wsUrl: toWebSocketUrl(server.url),
+      control: { kind: 'http', url: server.url },
+      metricsUrl: `${server.url}/metrics`,
+      roomRateCap: 1_000_000,
+      cleanUp: false,
+    };
+  }
+  if (profile.chattersPerRoom * profile.rate > target.roomRateCap) {
+    say(`warning: ${profile.chattersPerRoom * profile.rate} messages/s per room is above the room limit of ${target.roomRateCap}: expect ERROR 429`);
+  }
+
+  const abort = new AbortController();
+  let interrupts = 0;
+  const onSignal = () => {
+    if (++interrupts > 1) process.exit(130);
+    say('\nstopping: viewers are leaving (Ctrl-C again to quit at once)');
+    abort.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const total = parseDurationMs(profile.duration) + parseDurationMs(profile.drain);
+  say(
+    `running ${profile.name}: ${profile.viewers} viewers, ${profile.rooms} room(s), ${profile.chattersPerRoom} chatter(s)/room at ${profile.rate} msg/s, ` +
+      `about ${formatDuration(total)}`,
+  );
+  try {
+    const result = await runScenario({
+      profile,
+      target,
+      workers: cli.workers ?? os.availableParallelism(),
+      ...(cli.metricsPort !== undefined ? { metricsPort: cli.metricsPort } : {}),
+      progress: cli.progress,
+      signal: abort.signal,
+      log: say,
+    });
+    const file = cli.out ?? defaultResultPath(profile.name, new Date(result.startedAt));
+    writeResult(file, result);
+    process.stdout.write(`${formatSummary(result)}\n  results       ${file}\n`);
+    return result.passed ? 0 : 1;
+  } finally {
+    await server?.stop();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    say(`bench failed: ${(error as Error).stack ?? String(error)}`);
+    process.exit(2);
+  },
+);

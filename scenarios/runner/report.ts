@@ -1,0 +1,126 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { SEND_LOST, SEND_REJECTED } from '../lib/delivery-ledger.ts';
+import { parseDurationMs } from '../lib/duration.ts';
+import type { RunResult, StepResult, TimelinePoint } from '../lib/results.ts';
+import type { Plan } from '../lib/schedule.ts';
+import { evaluateThresholds } from '../lib/thresholds.ts';
+import { percentilesOf, type RunAggregate } from './aggregate.ts';
+
+export interface ReportInput {
+  plan: Plan;
+  target: RunResult['target'];
+  startedAt: Date;
+  durationSeconds: number;
+  aggregate: RunAggregate;
+  timeline: TimelinePoint[];
+  generator: Omit<RunResult['generator'], 'bottleneck'>;
+  server?: RunResult['server'];
+  peakViewers: number;
+}
+
+function stepResults(plan: Plan, a: RunAggregate): StepResult[] {
+  const limitMs = parseDurationMs(plan.profile.capacity.p99);
+  return a.steps.map((tally, step) => {
+    const counts = a.ledger.buckets[step] ?? { expected: 0, delivered: 0, missing: 0 };
+    const latencyMs = percentilesOf(tally.latency);
+    const seconds = Math.max(1, (tally.endMs - tally.startMs) / 1000);
+    const lossRatio = counts.expected > 0 ? counts.missing / counts.expected : 0;
+    return {
+      step,
+      viewers: tally.peakViewers,
+      deliveriesPerSecond: tally.frames / seconds,
+      latencyMs,
+      missing: counts.missing,
+      expected: counts.expected,
+      broken: latencyMs.p99 > limitMs || lossRatio > plan.profile.capacity.loss,
+    };
+  });
+}
+
+function capacityVerdict(plan: Plan, steps: StepResult[]): NonNullable<RunResult['capacity']> {
+  const broken = steps.findIndex((s) => s.broken);
+  const lastGood = broken === -1 ? steps.length - 1 : broken - 1;
+  const good = lastGood >= 0 ? steps[lastGood] : undefined;
+  const limit = `p99 ≤ ${plan.profile.capacity.p99}, loss ≤ ${plan.profile.capacity.loss * 100} %`;
+  let reason: string;
+  if (broken === -1) {
+    reason = good ? `did not break (${limit}) up to ${good.viewers} viewers (step ${lastGood + 1}, p99 ${good.latencyMs.p99.toFixed(1)} ms)` : 'no steps ran';
+  } else {
+    const b = steps[broken]!;
+    const why = b.latencyMs.p99 > parseDurationMs(plan.profile.capacity.p99) ? `p99 ${b.latencyMs.p99.toFixed(1)} ms` : `${b.missing} missing of ${b.expected}`;
+    reason =
+      (good ? `held ${good.viewers} viewers (step ${lastGood + 1}, p99 ${good.latencyMs.p99.toFixed(1)} ms); ` : '') +
+      `broke at step ${broken + 1} with ${b.viewers} viewers: ${why} (${limit})`;
+  }
+  return {
+    lastGoodStep: good ? lastGood + 1 : null,
+    lastGoodViewers: good ? good.viewers : null,
+    breakingStep: broken === -1 ? null : broken + 1,
+    reason,
+  };
+}
+
+export function buildResult(i: ReportInput): RunResult {
+  const a = i.aggregate;
+  const c = a.totals;
+  const loadSeconds = Math.max(1, i.plan.durationMs / 1000);
+  const ledger = a.ledger.totals;
+  const steps = i.plan.stepMs > 0 ? stepResults(i.plan, a) : undefined;
+  const result: RunResult = {
+    scenario: i.plan.profile.name,
+    engine: 'node',
+    target: i.target,
+    startedAt: i.startedAt.toISOString(),
+    durationSeconds: i.durationSeconds,
+    profile: i.plan.profile,
+    viewers: { peak: i.peakViewers, target: i.plan.profile.viewers, connects: c.connects, disconnects: c.disconnects },
+    handshakeMs: percentilesOf(a.handshake),
+    tokenMs: percentilesOf(a.token),
+    messages: {
+      sent: c.sent,
+      acked: c.acked,
+      rejected: a.outcomes[SEND_REJECTED]!,
+      unacked: a.outcomes[SEND_LOST]!,
+      perSecond: c.sent / loadSeconds,
+    },
+    ackLatencyMs: percentilesOf(a.ack),
+    deliveries: {
+      expected: ledger.expected,
+      delivered: ledger.delivered,
+      missing: ledger.missing,
+      duplicated: c.duplicated,
+      outOfOrder: c.outOfOrder,
+      frames: c.frames,
+      perSecond: c.frames / loadSeconds,
+      peakPerSecond: Math.max(0, ...i.timeline.map((p) => p.deliveriesPerSecond)),
+      lossRatio: ledger.expected > 0 ? ledger.missing / ledger.expected : 0,
+      accounting: 'exact',
+    },
+    latencyMs: percentilesOf(a.latency),
+    errors: c.errors,
+    apiErrors: c.apiErrors,
+    moderation: {
+      actions: c.moderation,
+      eventsReceived: { deleteMessage: c.moderationEvents.delete_message, disconnectUser: c.moderationEvents.disconnect_user },
+    },
+    generator: { ...i.generator, bottleneck: i.generator.warnings.length > 0 },
+    ...(i.server ? { server: i.server } : {}),
+    ...(steps ? { steps, capacity: capacityVerdict(i.plan, steps) } : {}),
+    timeline: i.timeline,
+    thresholds: [],
+    passed: false,
+  };
+  result.thresholds = evaluateThresholds(i.plan.profile.thresholds, result);
+  result.passed = result.thresholds.every((t) => t.pass);
+  return result;
+}
+
+export function defaultResultPath(scenario: string, startedAt: Date): string {
+  return path.join('results', `${scenario}-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+}
+
+export function writeResult(file: string, result: RunResult): void {
+  mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+}

@@ -1,0 +1,246 @@
+import { formatDuration, parseDurationMs } from '../lib/duration.ts';
+import type { Profile } from '../lib/profile.ts';
+import type { RoomRef } from '../lib/ports.ts';
+import type { RunResult, TimelinePoint } from '../lib/results.ts';
+import { Plan } from '../lib/schedule.ts';
+import { percentilesOf, RunAggregate } from './aggregate.ts';
+import { createControlPlane, type ControlPlaneConfig } from './control-plane.ts';
+import { GeneratorLoad } from './generator-load.ts';
+import { LoadMetrics } from './prometheus.ts';
+import { Progress } from './progress.ts';
+import { buildResult } from './report.ts';
+import { scrapeServer, serverUsage } from './server-scrape.ts';
+import { startTsWorker } from './ts-worker.ts';
+import type { MainToWorker, WorkerInit, WorkerReport } from './worker-messages.ts';
+
+// One run: rooms are created, worker threads hold the audience, the main thread folds their
+// reports into live progress, Prometheus metrics and, at the end, the result.
+
+export interface Target {
+  kind: RunResult['target']['kind'];
+  /** What the report names as the target. */
+  url: string;
+  wsUrl: string;
+  control: ControlPlaneConfig;
+  /** The server's own /metrics, for its CPU and memory; absent for AWS. */
+  metricsUrl?: string;
+  /** The highest maximumMessageRatePerSecond the target accepts. */
+  roomRateCap: number;
+  /** Rooms this run created are deleted at the end (not needed when the server goes away anyway). */
+  cleanUp: boolean;
+}
+
+export interface RunOptions {
+  profile: Profile;
+  target: Target;
+  workers: number;
+  metricsPort?: number;
+  progress: boolean;
+  reportMs?: number;
+  /** Ends the run early (Ctrl-C): viewers leave, the result covers what ran. */
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+}
+
+const now = () => performance.timeOrigin + performance.now();
+
+async function createRooms(target: Target, plan: Plan, runId: string): Promise<RoomRef[]> {
+  const control = createControlPlane(target.control);
+  const rate = plan.roomRateLimit(target.roomRateCap);
+  const rooms: RoomRef[] = [];
+  // Real IVS allows 5 room operations a second; chatstorm --bench does not care.
+  const batch = target.kind === 'aws' ? 4 : 50;
+  for (let r = 0; r < plan.profile.rooms; r += batch) {
+    const names = Array.from({ length: Math.min(batch, plan.profile.rooms - r) }, (_, k) => `chatstorm-${plan.profile.name}-${runId}-${r + k}`);
+    rooms.push(...(await Promise.all(names.map((name) => control.createRoom(name, rate)))));
+    if (target.kind === 'aws' && r + batch < plan.profile.rooms) await new Promise((resolve) => setTimeout(resolve, 1100));
+  }
+  return rooms;
+}
+
+function liveLine(t: number, plan: Plan, a: RunAggregate, seconds: number, cpu: number, cores: number): string {
+  const i = a.interval;
+  const p99 = percentilesOf(a.intervalLatency).p99;
+  const phase = plan.stepMs > 0 && t < plan.durationMs ? `step ${plan.stepAt(t) + 1}/${plan.profile.steps}` : plan.phaseAt(t);
+  const errors = Object.values(a.totals.errors).reduce((x, y) => x + y, 0);
+  return (
+    `[${formatDuration(Math.max(0, t)).padStart(6)} / ${formatDuration(plan.endMs)}] ${phase.padEnd(9)} ` +
+    `viewers ${a.connected.toLocaleString('en-US')}/${plan.targetAt(t).toLocaleString('en-US')}  ` +
+    `sent ${Math.round(i.sent / seconds).toLocaleString('en-US')}/s  ` +
+    `delivered ${Math.round(i.frames / seconds).toLocaleString('en-US')}/s  p99 ${p99.toFixed(1)} ms  ` +
+    `missing ${a.ledger.totals.missing}  dup ${a.totals.duplicated}  errors ${errors}  ` +
+    `gen CPU ${Math.round(cpu * 100)}%/${cores}`
+  );
+}
+
+export async function runScenario(o: RunOptions): Promise<RunResult> {
+  const plan = new Plan(o.profile);
+  const log = o.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const reportMs = o.reportMs ?? 1000;
+  const metrics = new LoadMetrics(o.profile.name);
+  if (o.metricsPort !== undefined) log(`runner metrics at ${await metrics.listen(o.metricsPort)}`);
+  const load = new GeneratorLoad();
+  const progress = new Progress(o.progress);
+
+  try {
+    const runId = Date.now().toString(36);
+    const rooms = await createRooms(o.target, plan, runId);
+    const serverBefore = o.target.metricsUrl ? await scrapeServer(o.target.metricsUrl) : undefined;
+
+    const workerCount = Math.max(1, Math.min(o.workers, o.profile.viewers));
+    // Workers take a few hundred ms to load; t = 0 is set after that so the ramp starts on time.
+    const startAt = now() + 300 + 100 * workerCount;
+    const startedAt = new Date(startAt);
+    const aggregate = new RunAggregate(plan, startAt);
+    const timeline: TimelinePoint[] = [];
+    let peakViewers = 0;
+    let finals = 0;
+    const failures: string[] = [];
+
+    const workers = Array.from({ length: workerCount }, (_, index) => {
+      const init: WorkerInit = {
+        profile: o.profile,
+        slice: { index, count: workerCount },
+        rooms,
+        wsUrl: o.target.wsUrl,
+        control: o.target.control,
+        startAt,
+        reportMs,
+      };
+      return startTsWorker(new URL('./worker.ts', import.meta.url), { workerData: init });
+    });
+
+    const allDone = new Promise<void>((resolve) => {
+      const finished = () => {
+        if (++finals === workerCount) resolve();
+      };
+      for (const w of workers) {
+        let final = false;
+        w.on('message', (r: WorkerReport) => {
+          aggregate.add(r, now());
+          metrics.add(r.counters);
+          metrics.latency.add(r.latency);
+          metrics.handshake.add(r.handshake);
+          metrics.token.add(r.token);
+          if (r.final && !final) {
+            final = true;
+            void w.terminate();
+            finished();
+          }
+        });
+        w.on('error', (error) => {
+          failures.push(`worker failed: ${error.stack ?? error.message}`);
+          if (!final) {
+            final = true;
+            finished();
+          }
+        });
+        w.on('exit', () => {
+          if (!final) {
+            final = true;
+            finished();
+          }
+        });
+      }
+    });
+
+    const finish = () => {
+      for (const w of workers) w.postMessage({ type: 'finish' } satisfies MainToWorker);
+    };
+    o.signal?.addEventListener('abort', finish, { once: true });
+
+    let lastTick = now();
+    let lastStep = -1;
+    let stopped = false;
+    const tick = () => {
+      const at = now();
+      const seconds = Math.max(0.001, (at - lastTick) / 1000);
+      lastTick = at;
+      const t = at - startAt;
+      aggregate.evaluate(at, false, 2 * reportMs);
+      metrics.addMissing(aggregate.takeMissing());
+      const counted = t > plan.rampUpMs && t < plan.durationMs;
+      const cpu = load.sample(aggregate.worstEventLoopP99Ms, counted);
+      const connected = aggregate.connected;
+      peakViewers = Math.max(peakViewers, connected);
+      aggregate.noteViewers(at);
+      metrics.viewers.set(connected);
+      metrics.viewersTarget.set(t < plan.endMs ? plan.targetAt(Math.max(0, t)) : 0);
+      metrics.generatorCpu.set(cpu);
+      if (t >= 0) {
+        timeline.push({
+          t: Math.round(t / 100) / 10,
+          viewers: connected,
+          target: plan.targetAt(t),
+          sentPerSecond: aggregate.interval.sent / seconds,
+          deliveriesPerSecond: aggregate.interval.frames / seconds,
+          p99Ms: percentilesOf(aggregate.intervalLatency).p99,
+          generatorCpuPercent: cpu * 100,
+        });
+      }
+      progress.update(liveLine(t, plan, aggregate, seconds, cpu, load.cores));
+
+      // Capacity: judge each step when the next begins, and stop at the first that breaks.
+      const step = plan.stepAt(t);
+      if (step > lastStep && lastStep >= 0 && !stopped) {
+        const tally = aggregate.steps[lastStep];
+        const p99 = tally ? percentilesOf(tally.latency).p99 : 0;
+        const limit = plan.profile.capacity.p99;
+        if (tally && p99 > parseDurationMs(limit) && plan.profile.capacity.stopOnBreak) {
+          progress.note(`step ${lastStep + 1} broke (p99 ${p99.toFixed(1)} ms > ${limit}): stopping`);
+          stopped = true;
+          finish();
+        }
+      }
+      if (step >= 0) lastStep = step;
+      aggregate.resetInterval();
+    };
+    const ticker = setInterval(tick, reportMs);
+
+    // Workers end on their own after the drain; this is only the backstop for a stuck one.
+    const deadline = setTimeout(() => {
+      failures.push('workers did not finish in time and were stopped');
+      for (const w of workers) void w.terminate();
+    }, plan.endMs + 60_000 + (startAt - now()));
+    await allDone;
+    clearTimeout(deadline);
+    clearInterval(ticker);
+    o.signal?.removeEventListener('abort', finish);
+    tick();
+    progress.done();
+
+    aggregate.evaluate(now(), true, 0);
+    metrics.addMissing(aggregate.takeMissing());
+    const endedAt = now();
+    const serverAfter = o.target.metricsUrl ? await scrapeServer(o.target.metricsUrl) : undefined;
+    if (o.target.cleanUp) {
+      const control = createControlPlane(o.target.control);
+      await Promise.allSettled(rooms.map((r) => control.deleteRoom(r.arn)));
+    }
+    for (const f of failures) log(f);
+    const warnings = load.warnings(aggregate.eventLoopRunP99Ms);
+    if (failures.length) warnings.push(...failures);
+    return buildResult({
+      plan,
+      target: { url: o.target.url, kind: o.target.kind },
+      startedAt,
+      durationSeconds: (endedAt - startAt) / 1000,
+      aggregate,
+      timeline,
+      peakViewers,
+      generator: {
+        cpuPercent: load.cpuPercent(),
+        cores: load.cores,
+        workers: workerCount,
+        rssMB: load.rssMB(),
+        eventLoopDelayP99Ms: aggregate.eventLoopRunP99Ms,
+        warnings,
+      },
+      ...(serverBefore && serverAfter ? { server: serverUsage(serverBefore, serverAfter) } : {}),
+    });
+  } finally {
+    progress.done();
+    await metrics.close();
+  }
+}
+

@@ -1,0 +1,30 @@
+// Reads the target's own CPU and memory from its /metrics (prom-client's process_* metrics, under
+// whatever prefix the server uses), so the report can put the server's cost next to the load.
+
+export interface ServerSample {
+  at: number;
+  cpuSeconds: number;
+  rssBytes: number;
+}
+
+export async function scrapeServer(metricsUrl: string): Promise<ServerSample | undefined> {
+  try {
+    const response = await fetch(metricsUrl, { signal: AbortSignal.timeout(3000) });
+    if (!response.ok) return undefined;
+    const text = await response.text();
+    const cpu = /^\w*process_cpu_seconds_total(?:\{[^}]*\})? (\S+)$/m.exec(text);
+    const rss = /^\w*process_resident_memory_bytes(?:\{[^}]*\})? (\S+)$/m.exec(text);
+    if (!cpu) return undefined;
+    return { at: performance.now(), cpuSeconds: Number(cpu[1]), rssBytes: rss ? Number(rss[1]) : 0 };
+  } catch {
+    return undefined;
+  }
+}
+
+export function serverUsage(first: ServerSample, last: ServerSample): { cpuPercent: number; rssMB: number } {
+  const wall = (last.at - first.at) / 1000;
+  return {
+    cpuPercent: wall > 0 ? ((last.cpuSeconds - first.cpuSeconds) / wall) * 100 : 0,
+    rssMB: last.rssBytes / 1024 / 1024,
+  };
+}

@@ -1,0 +1,42 @@
+import type { Profile } from '../lib/profile.ts';
+import type { RoomRef } from '../lib/ports.ts';
+import type { ConnectionSummary } from '../lib/receive-tracker.ts';
+import type { ControlPlaneConfig } from './control-plane.ts';
+import type { Counters } from './counters.ts';
+import type { RecorderSnapshot } from './latency-recorder.ts';
+
+// What the main thread and the worker threads say to each other.
+
+export interface WorkerInit {
+  profile: Profile;
+  slice: { index: number; count: number };
+  rooms: RoomRef[];
+  wsUrl: string;
+  control: ControlPlaneConfig;
+  /** Epoch ms of t = 0. */
+  startAt: number;
+  reportMs: number;
+}
+
+export interface WorkerReport {
+  type: 'report';
+  final: boolean;
+  worker: number;
+  counters: Counters;
+  latency: RecorderSnapshot;
+  handshake: RecorderSnapshot;
+  token: RecorderSnapshot;
+  ack: RecorderSnapshot;
+  connected: number;
+  connecting: number;
+  /** Flat [sender, seq, sentAt, …]. */
+  sends: number[];
+  /** Flat [sender, seq, outcome, at, …]. */
+  resolutions: number[];
+  closed: ConnectionSummary[];
+  eventLoopP99Ms: number;
+  /** Whole-run event-loop delay p99, in the final report. */
+  eventLoopRunP99Ms: number;
+}
+
+export type MainToWorker = { type: 'finish' };
