@@ -21,7 +21,7 @@ const LATENCY_SOURCES = { '': 'latencyMs', 'handshake.': 'handshakeMs', 'token.'
 const COUNTABLE = ['loss', 'duplicates', 'outOfOrder', 'errors', 'connectErrors', 'acked', 'rejected'] as const;
 const PLAIN = ['deliveriesPerSecond', 'messagesPerSecond', 'viewers'] as const;
 
-const PATTERN = /^\s*([A-Za-z_.]+(?:\(\s*[\d.]+\s*\))?)\s*(<=|>=|==|!=|<|>)\s*(-?\d+(?:\.\d+)?)\s*(ms|s|%)?\s*$/;
+const PATTERN = /^\s*([A-Za-z_][A-Za-z0-9_.]*(?:\(\s*[\d.]+\s*\))?)\s*(<=|>=|==|!=|<|>)\s*(-?\d+(?:\.\d+)?)\s*(ms|s|%)?\s*$/;
 
 function normalizeMetric(raw: string): string {
   // k6's p(99) / p(99.9) / avg / med spellings.

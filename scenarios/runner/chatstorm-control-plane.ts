@@ -1,38 +1,68 @@
+import http from 'node:http';
+import https from 'node:https';
 import { ControlPlaneError, type ControlPlane, type RoomRef, type TokenRequest } from '../lib/ports.ts';
 
 // The IVS Chat control plane over plain HTTP (restJson1: POST /<Operation> with a JSON body).
-// chatstorm does not check SigV4 signatures, so fetch is enough and costs far less per token than
-// the SDK; real AWS goes through aws-control-plane.ts instead.
+// chatstorm does not check SigV4 signatures, so plain requests are enough and cost far less per
+// token than the SDK; real AWS goes through aws-control-plane.ts instead. node:http with a small
+// keep-alive pool rather than fetch: a token per connection means thousands of calls, and fetch's
+// per-request garbage showed up as generator memory per viewer.
 
 export class ChatstormControlPlane implements ControlPlane {
-  private readonly base: string;
+  private readonly url: URL;
+  private readonly agent: http.Agent;
+  private readonly client: typeof http | typeof https;
 
-  constructor(url: string) {
-    this.base = url.replace(/\/+$/, '');
+  constructor(url: string, maxSockets = 64) {
+    this.url = new URL(url);
+    this.client = this.url.protocol === 'https:' ? https : http;
+    this.agent = new this.client.Agent({ keepAlive: true, maxSockets });
   }
 
-  private async call<T>(operation: string, body: unknown): Promise<T> {
-    let response: Response;
-    try {
-      response = await fetch(`${this.base}/${operation}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-    } catch (error) {
-      throw new ControlPlaneError(operation, 0, 'NetworkError', (error as Error).message);
-    }
-    const text = await response.text();
-    if (!response.ok) {
-      let message = text;
-      try {
-        message = (JSON.parse(text) as { message?: string }).message ?? text;
-      } catch {
-        // not JSON: keep the raw text
-      }
-      throw new ControlPlaneError(operation, response.status, response.headers.get('x-amzn-errortype') ?? 'UnknownError', message);
-    }
-    return (text ? JSON.parse(text) : {}) as T;
+  private call<T>(operation: string, body: unknown): Promise<T> {
+    const payload = JSON.stringify(body);
+    return new Promise<T>((resolve, reject) => {
+      const request = this.client.request(
+        {
+          host: this.url.hostname,
+          port: this.url.port,
+          path: `${this.url.pathname.replace(/\/+$/, '')}/${operation}`,
+          method: 'POST',
+          agent: this.agent,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+        },
+        (response) => {
+          let text = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => (text += chunk));
+          response.on('end', () => {
+            const status = response.statusCode ?? 0;
+            if (status >= 200 && status < 300) {
+              try {
+                resolve((text ? JSON.parse(text) : {}) as T);
+              } catch {
+                reject(new ControlPlaneError(operation, status, 'InvalidResponse', text.slice(0, 200)));
+              }
+              return;
+            }
+            let message = text;
+            try {
+              message = (JSON.parse(text) as { message?: string }).message ?? text;
+            } catch {
+              // not JSON: keep the raw text
+            }
+            const type = response.headers['x-amzn-errortype'];
+            reject(new ControlPlaneError(operation, status, typeof type === 'string' ? type : 'UnknownError', message));
+          });
+        },
+      );
+      request.on('error', (error) => reject(new ControlPlaneError(operation, 0, 'NetworkError', error.message)));
+      request.end(payload);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
   }
 
   async createRoom(name: string, maximumMessageRatePerSecond: number): Promise<RoomRef> {

@@ -1,0 +1,190 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { resolveProfile } from '../../lib/profile.ts';
+import type { DeliveryLog } from '../../lib/ports.ts';
+import { Plan } from '../../lib/schedule.ts';
+import { Swarm } from '../../lib/swarm.ts';
+import { ChatstormControlPlane } from '../chatstorm-control-plane.ts';
+import { planPinning, pinSelf } from '../cpu-pinning.ts';
+import { WorkerMetrics } from '../worker-metrics.ts';
+import { WsTransport } from '../ws-transport.ts';
+
+// `npm run bench:generator`: how much audience one generator core holds and how many frames it
+// reads, with the real viewer code (ws, fast-path decode, sequence tracking, HDR latency) against
+// a frame source that costs the generator nothing (frame-source.ts, on the other core).
+//
+//   viewers held   N viewers connected; memory per viewer = (RSS after − RSS before) / N, after GC
+//   receive        the source publishes as fast as it can for a few seconds; frames read per
+//                  second and per CPU-second of the generator, for 1 frame per publish round
+//                  (each socket read carries one frame: bound by syscalls) and 32 per round
+//                  (reads carry several frames: bound by parsing)
+
+const { values } = parseArgs({
+  options: {
+    viewers: { type: 'string', default: '10000' },
+    seconds: { type: 'string', default: '6' },
+    rounds: { type: 'string', default: '1,32' },
+    out: { type: 'string' },
+  },
+});
+const VIEWERS = Number(values.viewers);
+const SECONDS = Number(values.seconds);
+const ROUNDS = values.rounds!.split(',').map(Number);
+const gc = (globalThis as { gc?: () => void }).gc;
+
+const now = () => performance.timeOrigin + performance.now();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitFor(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!check()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+async function startSource(cores: string | undefined): Promise<{ url: string; stop: () => void }> {
+  const entry = fileURLToPath(new URL('./frame-source.ts', import.meta.url));
+  const args = ['--import', 'tsx', entry];
+  const child = cores ? spawn('taskset', ['-c', cores, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] }) : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`frame source exited with ${code}`)));
+  });
+  return { url: (JSON.parse(line) as { url: string }).url, stop: () => child.kill('SIGTERM') };
+}
+
+function settleMemory(): NodeJS.MemoryUsage {
+  gc?.();
+  gc?.();
+  return process.memoryUsage();
+}
+
+const pinning = planPinning();
+const source = await startSource(pinning?.serverCores);
+if (pinning) pinSelf(pinning.generatorCores);
+const cores = pinning ? pinning.generatorCores : 'all';
+process.stderr.write(`frame source at ${source.url}; generator on core(s) ${cores}${gc ? '' : ' (run with --expose-gc for exact memory figures)'}\n`);
+
+const profile = resolveProfile(
+  { name: 'generator-bench', description: 'generator benchmark' },
+  { viewers: VIEWERS, rooms: 1, chattersPerRoom: 1, rate: 0, duration: '1h', rampUp: '0s', drain: '0s', thresholds: [] },
+);
+const metrics = new WorkerMetrics();
+const discard: DeliveryLog = { sent() {}, resolved() {}, closed() {} };
+const control = new ChatstormControlPlane(source.url);
+const room = await control.createRoom('bench', 1000);
+
+const before = settleMemory();
+const swarm = new Swarm({
+  plan: new Plan(profile),
+  slice: { index: 0, count: 1 },
+  rooms: [room],
+  wsUrl: source.url.replace('http', 'ws') + '/',
+  startAt: now(),
+  clock: { now },
+  ticker: { every: (ms, fn) => setInterval(fn, ms), cancel: (h) => clearInterval(h as NodeJS.Timeout) },
+  transport: new WsTransport(),
+  control,
+  metrics,
+  log: discard,
+  maxConnecting: 200,
+});
+const connectStarted = performance.now();
+swarm.start();
+await waitFor(`${VIEWERS} viewers`, () => swarm.connected >= VIEWERS, 180_000);
+const connectSeconds = (performance.now() - connectStarted) / 1000;
+await sleep(2000);
+const held = settleMemory();
+const idleCpuStart = process.cpuUsage();
+await sleep(2000);
+const idleCpu = process.cpuUsage(idleCpuStart);
+
+// Everything the process grew by, fixed costs (HTTP pool, young generation) included: the
+// conservative figure. The JS heap part alone is the deterministic one.
+const rssPerViewer = (held.rss - before.rss) / VIEWERS;
+const heapPerViewer = (held.heapUsed - before.heapUsed) / VIEWERS;
+
+interface ReceiveRun {
+  framesPerRound: number;
+  seconds: number;
+  framesPerSecond: number;
+  framesPerCpuSecond: number;
+  cpuPercent: number;
+  userPercent: number;
+  systemPercent: number;
+  latencyP99Ms: number;
+}
+const receive: ReceiveRun[] = [];
+for (const framesPerRound of ROUNDS) {
+  metrics.take();
+  metrics.latency.take();
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  await fetch(`${source.url}/blast`, { method: 'POST', body: JSON.stringify({ seconds: SECONDS, framesPerRound }) });
+  await sleep(SECONDS * 1000);
+  const wall = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  const frames = metrics.take().frames;
+  const latency = metrics.latency.take();
+  const cpuSeconds = (used.user + used.system) / 1e6;
+  const { decodeHistogram } = await import('../latency-recorder.ts');
+  const h = decodeHistogram(latency.hdr);
+  receive.push({
+    framesPerRound,
+    seconds: wall,
+    framesPerSecond: frames / wall,
+    framesPerCpuSecond: frames / Math.max(0.001, cpuSeconds),
+    cpuPercent: (cpuSeconds / wall) * 100,
+    userPercent: (used.user / 1e6 / wall) * 100,
+    systemPercent: (used.system / 1e6 / wall) * 100,
+    latencyP99Ms: h ? h.getValueAtPercentile(99) / 1000 : 0,
+  });
+  await sleep(1500);
+}
+
+swarm.abort();
+await Promise.race([swarm.finished, sleep(15_000)]);
+control.close();
+source.stop();
+
+const result = {
+  benchmark: 'generator',
+  at: new Date().toISOString(),
+  node: process.version,
+  generatorCores: cores,
+  viewers: VIEWERS,
+  connectSeconds,
+  idleCpuPercent: ((idleCpu.user + idleCpu.system) / 1e6 / 2) * 100,
+  memory: { rssBytesPerViewer: rssPerViewer, heapBytesPerViewer: heapPerViewer, rssBefore: before.rss, rssHeld: held.rss, exact: Boolean(gc) },
+  receive,
+  targets: { viewersPerCore: 10_000, bytesPerViewer: 10 * 1024, framesPerSecond: 200_000 },
+};
+
+const kb = (b: number) => `${(b / 1024).toFixed(1)} KB`;
+const n = (x: number) => Math.round(x).toLocaleString('en-US');
+const rows: [string, string, string][] = [
+  ['viewers held on one core', n(VIEWERS), '≥ 10,000'],
+  ['memory per viewer (process RSS growth)', kb(rssPerViewer), '≤ 10 KB'],
+  ['  of which JS heap', kb(heapPerViewer), ''],
+  ['connect time for all', `${connectSeconds.toFixed(1)} s`, ''],
+  ['CPU holding them idle', `${result.idleCpuPercent.toFixed(1)} %`, ''],
+];
+for (const r of receive) {
+  rows.push([`frames/s, ${r.framesPerRound} per publish round`, n(r.framesPerSecond), '≥ 200,000']);
+  rows.push([`  per CPU-second (user ${r.userPercent.toFixed(0)} %, sys ${r.systemPercent.toFixed(0)} %)`, n(r.framesPerCpuSecond), '']);
+}
+const w0 = Math.max(...rows.map((r) => r[0].length));
+const w1 = Math.max(...rows.map((r) => r[1].length));
+process.stdout.write(`\ngenerator benchmark — Node ${process.version}, generator on core(s) ${cores}\n`);
+process.stdout.write(`  ${'measure'.padEnd(w0)}  ${'value'.padStart(w1)}  target\n`);
+for (const [a, b, c] of rows) process.stdout.write(`  ${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}\n`);
+const file = values.out ?? path.join('results', `generator-bench-${result.at.replace(/[:.]/g, '-')}.json`);
+mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+process.stdout.write(`  results  ${file}\n`);
+process.exit(0);
