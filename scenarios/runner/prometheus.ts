@@ -44,6 +44,9 @@ class BucketHistogram {
   }
 }
 
+/** The ErrorCodes the IVS Chat messaging API defines (ivs-chat-protocol.md §2). */
+const PROTOCOL_ERROR_CODES = [400, 401, 403, 404, 406, 413, 429, 500] as const;
+
 export class LoadMetrics {
   readonly registry = new Registry();
   readonly viewers: Gauge;
@@ -86,6 +89,7 @@ export class LoadMetrics {
     for (const o of CONNECT_OUTCOMES) this.connects.labels(o).inc(0);
     for (const r of DISCONNECT_REASONS) this.disconnects.labels(r).inc(0);
     for (const a of MODERATION_ACTIONS) this.moderation.labels(a).inc(0);
+    for (const code of PROTOCOL_ERROR_CODES) this.errors.labels(String(code)).inc(0);
   }
 
   add(c: Counters): void {
