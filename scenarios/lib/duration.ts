@@ -2,15 +2,18 @@
 // so a profile reads the same in both engines.
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-const PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
 
 export function parseDurationMs(text: string | number): number {
   if (typeof text === 'number') return text * 1000;
   const trimmed = text.trim();
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed) * 1000;
+  // exec in a loop rather than matchAll: this also runs inside k6, whose JS engine predates some
+  // ES2020 library functions.
+  const part = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
   let total = 0;
   let consumed = 0;
-  for (const match of trimmed.matchAll(PART)) {
+  for (let match = part.exec(trimmed); match; match = part.exec(trimmed)) {
+    if (match.index !== consumed) break;
     total += Number(match[1]) * UNIT_MS[match[2]!]!;
     consumed += match[0].length;
   }

@@ -124,7 +124,7 @@ export function resolveProfile(input: ProfileInput, overrides: Record<string, un
 /** `path` is dotted (`churn.leavePerSecond`); the value is parsed as JSON when it looks like JSON. */
 export function setField(overrides: Record<string, unknown>, path: string, raw: string): void {
   let value: unknown = raw;
-  if (/^(-?\d+(\.\d+)?|true|false|null|\[.*\]|\{.*\})$/s.test(raw.trim())) value = JSON.parse(raw);
+  if (/^(-?\d+(\.\d+)?|true|false|null|\[[\s\S]*\]|\{[\s\S]*\})$/.test(raw.trim())) value = JSON.parse(raw);
   const keys = path.split('.');
   let node = overrides;
   for (const key of keys.slice(0, -1)) {

@@ -93,7 +93,8 @@ export interface RunResult {
     eventsReceived: { deleteMessage: number; disconnectUser: number };
   };
   generator: {
-    cpuPercent: number;
+    /** null where the engine cannot measure it (k6). */
+    cpuPercent: number | null;
     cores: number;
     workers: number;
     rssMB: number;
@@ -113,9 +114,21 @@ export function emptyPercentiles(): Percentiles {
   return { count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0, mean: 0 };
 }
 
+function grouped(n: number): string {
+  // By hand: k6's JS engine ignores toLocaleString's locale.
+  const sign = n < 0 ? '-' : '';
+  let digits = String(Math.abs(Math.round(n)));
+  let out = '';
+  while (digits.length > 3) {
+    out = `,${digits.slice(-3)}${out}`;
+    digits = digits.slice(0, -3);
+  }
+  return sign + digits + out;
+}
+
 function fmt(n: number, digits = 1): string {
   if (!Number.isFinite(n)) return String(n);
-  if (Math.abs(n) >= 100 || Number.isInteger(n)) return Math.round(n).toLocaleString('en-US');
+  if (Math.abs(n) >= 99.95 || Number.isInteger(n)) return grouped(n);
   return n.toFixed(digits);
 }
 
@@ -153,7 +166,9 @@ export function formatSummary(r: RunResult): string {
   }
   const g = r.generator;
   lines.push(
-    `  generator     CPU ${fmt(g.cpuPercent)} % of ${g.cores} core(s), ${g.workers} worker(s), RSS ${fmt(g.rssMB)} MB, event-loop p99 ${fmt(g.eventLoopDelayP99Ms, 2)} ms`,
+    g.cpuPercent === null
+      ? `  generator     ${g.workers} VU(s); CPU not measured by this engine`
+      : `  generator     CPU ${fmt(g.cpuPercent)} % of ${g.cores} core(s), ${g.workers} worker(s), RSS ${fmt(g.rssMB)} MB, event-loop p99 ${fmt(g.eventLoopDelayP99Ms, 2)} ms`,
   );
   if (r.server) lines.push(`  server        CPU ${fmt(r.server.cpuPercent)} %, RSS ${fmt(r.server.rssMB)} MB`);
   if (r.steps?.length) {

@@ -1,0 +1,100 @@
+import exec from 'k6/execution';
+import { setInterval, clearInterval } from 'k6/timers';
+import { resolveProfile, setField, type ProfileInput } from '../lib/profile.ts';
+import type { RoomRef } from '../lib/ports.ts';
+import { formatSummary } from '../lib/results.ts';
+import { Plan } from '../lib/schedule.ts';
+import { Swarm } from '../lib/swarm.ts';
+import { K6ControlPlane } from './k6-control-plane.ts';
+import { K6DeliveryLog, K6Metrics } from './k6-metrics.ts';
+import { K6Transport } from './k6-transport.ts';
+import { DEFAULT_VIEWERS_PER_VU, k6Options, k6Thresholds, vusFor } from './options.ts';
+import { buildK6Result, type K6SummaryData } from './summary.ts';
+
+// Everything an entry script exports, built from one profile. Environment:
+//   CHATSTORM_URL     target (default http://127.0.0.1:8080)
+//   CHATSTORM_SET     profile overrides, "viewers=5000;duration=2m;churn.leavePerSecond=0.05"
+//   VIEWERS_PER_VU    how many viewers one VU holds (default 500)
+//   CHATSTORM_OUT     results file (default results/<scenario>-k6-<time>.json)
+
+interface SetupData {
+  rooms: RoomRef[];
+  startAt: number;
+}
+
+export function createScript(input: ProfileInput) {
+  const overrides: Record<string, unknown> = {};
+  for (const pair of (__ENV.CHATSTORM_SET ?? '').split(';')) {
+    const eq = pair.indexOf('=');
+    if (eq > 0) setField(overrides, pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
+  }
+  const profile = resolveProfile(input, overrides);
+  const plan = new Plan(profile);
+  const base = (__ENV.CHATSTORM_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+  const wsUrl = `${base.replace(/^http/, 'ws')}/`;
+  const viewersPerVu = Number(__ENV.VIEWERS_PER_VU ?? DEFAULT_VIEWERS_PER_VU);
+  const vus = vusFor(profile, viewersPerVu);
+  const control = new K6ControlPlane(base);
+  const metrics = new K6Metrics();
+  const summaryOnly = k6Thresholds(profile.thresholds).summaryOnly;
+
+  const options = k6Options(profile, viewersPerVu);
+
+  function setup(): SetupData {
+    if (summaryOnly.length) console.warn(`judged in the summary only (no k6 threshold can express them): ${summaryOnly.join(', ')}`);
+    const runId = Date.now().toString(36);
+    const rooms: RoomRef[] = [];
+    for (let r = 0; r < profile.rooms; r++) {
+      rooms.push(control.createRoomSync(`chatstorm-${profile.name}-${runId}-${r}`, plan.roomRateLimit(1_000_000)));
+    }
+    // VUs start their one iteration right after setup; t = 0 waits for all of them.
+    return { rooms, startAt: Date.now() + 3000 };
+  }
+
+  async function run(data: SetupData): Promise<void> {
+    const vu = exec.vu.idInTest;
+    const swarm = new Swarm({
+      plan,
+      slice: { index: vu - 1, count: vus },
+      rooms: data.rooms,
+      wsUrl,
+      startAt: data.startAt,
+      clock: { now: () => Date.now() },
+      ticker: { every: (ms, fn) => setInterval(fn, ms), cancel: (h) => clearInterval(h as number) },
+      transport: new K6Transport(),
+      control,
+      metrics,
+      log: new K6DeliveryLog(),
+      tickMs: 50,
+      maxConnecting: 100,
+    });
+    let peak = 0;
+    const gauges = setInterval(() => {
+      peak = Math.max(peak, swarm.connected);
+      metrics.viewers(vu, swarm.connected, plan.targetAt(Date.now() - data.startAt));
+    }, 1000);
+    swarm.start();
+    await swarm.finished;
+    clearInterval(gauges);
+    metrics.viewers(vu, 0, 0);
+    metrics.peak(peak);
+  }
+
+  function teardown(data: SetupData): void {
+    for (const room of data.rooms) {
+      try {
+        control.callSync('DeleteRoom', { identifier: room.arn });
+      } catch {
+        // best effort: the run's result does not depend on it
+      }
+    }
+  }
+
+  function handleSummary(data: K6SummaryData): Record<string, string> {
+    const result = buildK6Result(data, profile, { url: base, vus, startedAt: Date.now() - data.state.testRunDurationMs });
+    const file = __ENV.CHATSTORM_OUT ?? `results/${profile.name}-k6-${result.startedAt.replace(/[:.]/g, '-')}.json`;
+    return { stdout: `${formatSummary(result)}\n  results       ${file}\n`, [file]: `${JSON.stringify(result, null, 2)}\n` };
+  }
+
+  return { options, setup, run, teardown, handleSummary };
+}

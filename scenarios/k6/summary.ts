@@ -1,0 +1,131 @@
+import type { Profile } from '../lib/profile.ts';
+import {
+  CONNECT_OUTCOMES,
+  DISCONNECT_REASONS,
+  emptyPercentiles,
+  MODERATION_ACTIONS,
+  type Percentiles,
+  type RunResult,
+} from '../lib/results.ts';
+import { evaluateThresholds } from '../lib/thresholds.ts';
+import { METRIC, PROTOCOL_ERROR_CODES } from './options.ts';
+
+// handleSummary's half that needs no k6 module: k6's end-of-test data → the same results shape
+// the Node runner writes. Pure, so it is tested in Node with a crafted summary.
+
+export interface K6Metric {
+  type: string;
+  values: Record<string, number>;
+}
+
+export interface K6SummaryData {
+  metrics: Record<string, K6Metric | undefined>;
+  state: { testRunDurationMs: number };
+}
+
+export interface K6RunInfo {
+  url: string;
+  vus: number;
+  startedAt: number;
+}
+
+// Object.fromEntries is ES2019: older k6 engines may lack it.
+function record<K extends string, V>(keys: readonly K[], value: (k: K) => V): Record<K, V> {
+  const out = {} as Record<K, V>;
+  for (const k of keys) out[k] = value(k);
+  return out;
+}
+
+function count(data: K6SummaryData, name: string): number {
+  return data.metrics[name]?.values.count ?? 0;
+}
+
+function rate(data: K6SummaryData, name: string): number {
+  return data.metrics[name]?.values.rate ?? 0;
+}
+
+function trend(data: K6SummaryData, name: string): Percentiles {
+  const v = data.metrics[name]?.values;
+  if (!v || !v.count) return emptyPercentiles();
+  return { count: v.count, p50: v.med ?? 0, p90: v['p(90)'] ?? 0, p99: v['p(99)'] ?? 0, p999: v['p(99.9)'] ?? 0, max: v.max ?? 0, mean: v.avg ?? 0 };
+}
+
+export function buildK6Result(data: K6SummaryData, profile: Profile, info: K6RunInfo): RunResult {
+  const seconds = data.state.testRunDurationMs / 1000;
+  const loadSeconds = Math.max(1, seconds);
+  const expected = count(data, METRIC.expected);
+  const missing = count(data, METRIC.missing);
+  const errors: Record<string, number> = {};
+  for (const code of PROTOCOL_ERROR_CODES) {
+    const n = count(data, `${METRIC.errors}{code:${code}}`);
+    if (n > 0) errors[code] = n;
+  }
+  const by = <K extends string>(keys: readonly K[], metric: (k: K) => string) => record(keys, (k) => count(data, metric(k)));
+  const result: RunResult = {
+    scenario: profile.name,
+    engine: 'k6',
+    target: { url: info.url, kind: 'url' },
+    startedAt: new Date(info.startedAt).toISOString(),
+    durationSeconds: seconds,
+    profile,
+    viewers: {
+      peak: count(data, METRIC.peakViewers),
+      target: profile.viewers,
+      connects: by(CONNECT_OUTCOMES, (o) => `${METRIC.connects}{outcome:${o}}`),
+      disconnects: by(DISCONNECT_REASONS, (r) => `${METRIC.disconnects}{reason:${r}}`),
+    },
+    handshakeMs: trend(data, METRIC.handshake),
+    tokenMs: trend(data, METRIC.token),
+    messages: {
+      sent: count(data, METRIC.sent),
+      acked: count(data, METRIC.acked),
+      rejected: count(data, METRIC.rejected),
+      unacked: count(data, METRIC.unacked),
+      perSecond: rate(data, METRIC.sent),
+    },
+    ackLatencyMs: trend(data, METRIC.ackLatency),
+    deliveries: {
+      expected,
+      delivered: expected - missing,
+      missing,
+      duplicated: count(data, METRIC.duplicated),
+      outOfOrder: count(data, METRIC.outOfOrder),
+      frames: count(data, METRIC.deliveries),
+      perSecond: count(data, METRIC.deliveries) / loadSeconds,
+      peakPerSecond: rate(data, METRIC.deliveries),
+      lossRatio: expected > 0 ? missing / expected : 0,
+      accounting: 'gaps',
+    },
+    latencyMs: trend(data, METRIC.latency),
+    errors,
+    apiErrors: count(data, METRIC.apiErrors) > 0 ? { all: count(data, METRIC.apiErrors) } : {},
+    moderation: {
+      actions: record(MODERATION_ACTIONS, (a) => ({
+        websocket: count(data, `${METRIC.moderation}{action:${a},via:websocket}`),
+        http: count(data, `${METRIC.moderation}{action:${a},via:http}`),
+      })),
+      eventsReceived: {
+        deleteMessage: count(data, `${METRIC.moderationEvents}{action:delete_message}`),
+        disconnectUser: count(data, `${METRIC.moderationEvents}{action:disconnect_user}`),
+      },
+    },
+    generator: {
+      cpuPercent: null,
+      cores: 0,
+      workers: info.vus,
+      rssMB: 0,
+      eventLoopDelayP99Ms: 0,
+      bottleneck: false,
+      warnings: [
+        'k6 does not measure its own CPU: watch the load generator host (k6 warns when it cannot keep up)',
+        'loss is counted from sequence gaps per connection; a loss at the very start or end of a connection is invisible to k6',
+      ],
+    },
+    timeline: [],
+    thresholds: [],
+    passed: false,
+  };
+  result.thresholds = evaluateThresholds(profile.thresholds, result);
+  result.passed = result.thresholds.every((t) => t.pass);
+  return result;
+}
