@@ -10,8 +10,9 @@ import { datasourceVariable, heatmap, quantiles, stat, timeseries } from './pane
 
 // The audience side of a load test: what the viewers saw. The Node runner serves chatstorm_load_*
 // at /metrics while it runs (names in .tmp/TEAM.md); k6 pushes k6_* by remote write, where a
-// custom metric keeps its k6 name (delivery_latency → k6_delivery_latency_p99, messages_sent →
-// k6_messages_sent_total) and a trend arrives as one gauge per statistic of
+// custom metric of scenarios/k6/options.ts keeps its k6 name (delivery_latency →
+// k6_delivery_latency_p99, messages_sent → k6_messages_sent_total, connect_failed →
+// k6_connect_failed_rate) and a trend arrives as one gauge per statistic of
 // K6_PROMETHEUS_RW_TREND_STATS (docker-compose.yml asks for p(50), p(95), p(99) and max).
 
 function rate(metric: string, matchers = ''): string {
@@ -177,21 +178,22 @@ export function loadTestDashboard(): Dashboard {
 
       .withRow(new RowBuilder('k6 (remote write)'))
       .withPanel(
-        timeseries('k6 virtual users', {
+        timeseries('k6 viewers and VUs', {
           unit: 'short',
+          min: 0,
+          description: 'Each VU holds many viewers and reports its own count (tag vu): their sum is the audience.',
           queries: [
-            { expr: 'sum(k6_vus)', legend: 'vus' },
-            { expr: 'sum(k6_vus_max)', legend: 'vus max' },
+            { expr: 'sum(k6_viewers)', legend: 'viewers connected' },
+            { expr: 'sum(k6_vus)', legend: 'VUs' },
           ],
         }),
       )
       .withPanel(
-        timeseries('k6 WebSocket sessions and frames / s', {
+        timeseries('k6 connects and disconnects / s', {
           unit: 'ops',
           queries: [
-            { expr: `sum(${rate('k6_ws_sessions_total')})`, legend: 'sessions' },
-            { expr: `sum(${rate('k6_ws_msgs_sent_total')})`, legend: 'frames sent' },
-            { expr: `sum(${rate('k6_ws_msgs_received_total')})`, legend: 'frames received' },
+            { expr: `sum by (outcome) (${rate('k6_connects_total')})`, legend: 'connect {{outcome}}' },
+            { expr: `sum by (reason) (${rate('k6_disconnects_total')})`, legend: 'disconnect {{reason}}' },
           ],
         }),
       )
@@ -202,7 +204,16 @@ export function loadTestDashboard(): Dashboard {
             { expr: `sum(${rate('k6_messages_sent_total')})`, legend: 'sent' },
             { expr: `sum(${rate('k6_messages_acked_total')})`, legend: 'acked' },
             { expr: `sum(${rate('k6_deliveries_total')})`, legend: 'delivered' },
+          ],
+        }),
+      )
+      .withPanel(
+        timeseries('k6 missing, duplicated, out of order / s', {
+          unit: 'ops',
+          queries: [
             { expr: `sum(${rate('k6_deliveries_missing_total')})`, legend: 'missing' },
+            { expr: `sum(${rate('k6_deliveries_duplicated_total')})`, legend: 'duplicated' },
+            { expr: `sum(${rate('k6_deliveries_out_of_order_total')})`, legend: 'out of order' },
           ],
         }),
       )
@@ -219,26 +230,38 @@ export function loadTestDashboard(): Dashboard {
         }),
       )
       .withPanel(
-        timeseries('k6 WebSocket connecting time', {
+        timeseries('k6 handshake and token time', {
           unit: 's',
           queries: [
-            { expr: 'max(k6_ws_connecting_p95)', legend: 'p95' },
-            { expr: 'max(k6_ws_connecting_p99)', legend: 'p99' },
+            { expr: 'max(k6_handshake_duration_p99)', legend: 'handshake p99' },
+            { expr: 'max(k6_token_duration_p99)', legend: 'token p99' },
           ],
         }),
       )
       .withPanel(
-        timeseries('k6 errors / s by code', {
+        timeseries('k6 ERROR frames / s by code', {
           unit: 'ops',
           queries: [{ expr: `sum by (code) (${rate('k6_errors_total')})`, legend: '{{code}}' }],
         }),
       )
       .withPanel(
-        timeseries('k6 checks and HTTP failures', {
+        timeseries('k6 failure rates', {
           unit: 'percentunit',
+          description: 'Share of connection attempts that failed, of sends answered with ERROR, and of control-plane HTTP requests that failed.',
           queries: [
-            { expr: 'avg(k6_checks_rate)', legend: 'checks passing' },
+            { expr: 'avg(k6_connect_failed_rate)', legend: 'connects failed' },
+            { expr: 'avg(k6_send_errors_rate)', legend: 'sends answered with ERROR' },
             { expr: 'avg(k6_http_req_failed_rate)', legend: 'HTTP requests failed' },
+          ],
+        }),
+      )
+      .withPanel(
+        timeseries('k6 WebSocket sessions and frames / s', {
+          unit: 'ops',
+          queries: [
+            { expr: `sum(${rate('k6_ws_sessions_total')})`, legend: 'sessions' },
+            { expr: `sum(${rate('k6_ws_msgs_sent_total')})`, legend: 'frames sent' },
+            { expr: `sum(${rate('k6_ws_msgs_received_total')})`, legend: 'frames received' },
           ],
         }),
       )
