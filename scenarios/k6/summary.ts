@@ -1,3 +1,4 @@
+import { parseDurationMs } from '../lib/duration.ts';
 import type { Profile } from '../lib/profile.ts';
 import {
   CONNECT_OUTCOMES,
@@ -40,10 +41,6 @@ function count(data: K6SummaryData, name: string): number {
   return data.metrics[name]?.values.count ?? 0;
 }
 
-function rate(data: K6SummaryData, name: string): number {
-  return data.metrics[name]?.values.rate ?? 0;
-}
-
 function trend(data: K6SummaryData, name: string): Percentiles {
   const v = data.metrics[name]?.values;
   if (!v || !v.count) return emptyPercentiles();
@@ -52,7 +49,8 @@ function trend(data: K6SummaryData, name: string): Percentiles {
 
 export function buildK6Result(data: K6SummaryData, profile: Profile, info: K6RunInfo): RunResult {
   const seconds = data.state.testRunDurationMs / 1000;
-  const loadSeconds = Math.max(1, seconds);
+  // Rates over the load phase, as the Node runner reports them.
+  const loadSeconds = Math.max(1, parseDurationMs(profile.duration) / 1000);
   const expected = count(data, METRIC.expected);
   const missing = count(data, METRIC.missing);
   const errors: Record<string, number> = {};
@@ -81,7 +79,7 @@ export function buildK6Result(data: K6SummaryData, profile: Profile, info: K6Run
       acked: count(data, METRIC.acked),
       rejected: count(data, METRIC.rejected),
       unacked: count(data, METRIC.unacked),
-      perSecond: rate(data, METRIC.sent),
+      perSecond: count(data, METRIC.sent) / loadSeconds,
     },
     ackLatencyMs: trend(data, METRIC.ackLatency),
     deliveries: {
@@ -92,7 +90,8 @@ export function buildK6Result(data: K6SummaryData, profile: Profile, info: K6Run
       outOfOrder: count(data, METRIC.outOfOrder),
       frames: count(data, METRIC.deliveries),
       perSecond: count(data, METRIC.deliveries) / loadSeconds,
-      peakPerSecond: rate(data, METRIC.deliveries),
+      // k6's summary has no per-second peak: the average stands in.
+      peakPerSecond: count(data, METRIC.deliveries) / loadSeconds,
       lossRatio: expected > 0 ? missing / expected : 0,
       accounting: 'gaps',
     },

@@ -1,0 +1,12 @@
+import { emulation } from './state.ts';
+
+// k6/execution: only what the scripts read.
+export default {
+  vu: {
+    get idInTest(): number {
+      const vu = emulation.vu.getStore();
+      if (vu === undefined) throw new Error('k6/execution: exec.vu read outside a VU');
+      return vu;
+    },
+  },
+};
