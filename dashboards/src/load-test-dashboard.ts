@@ -50,6 +50,7 @@ export function loadTestDashboard(): Dashboard {
           description: 'The runner profile being played (the series label; the value is always 1).',
           expr: 'max by (scenario) (chatstorm_load_info)',
           legend: '{{scenario}}',
+          showName: true,
         }),
       )
 

@@ -119,6 +119,8 @@ export interface StatOptions {
   redFrom?: number;
   /** Display text for exact values, e.g. { 0: 'native' }. */
   valueText?: Record<number, string>;
+  /** Show the series name (its legend) instead of the value: for info metrics whose value is always 1. */
+  showName?: boolean;
   width?: number;
 }
 
@@ -134,6 +136,7 @@ export function stat(title: string, options: StatOptions): StatPanelBuilder {
     .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false))
     .targets(targets([{ expr: options.expr, ...(options.legend === undefined ? {} : { legend: options.legend }) }]));
   if (options.description) panel.description(options.description);
+  if (options.showName) panel.textMode(common.BigValueTextMode.Name).graphMode(common.BigValueGraphMode.None);
   if (options.valueText) {
     const texts = Object.entries(options.valueText).map(([value, text], index) => [value, { text, index }] as const);
     panel.mappings([{ type: MappingType.ValueToText, options: Object.fromEntries(texts) }]);
