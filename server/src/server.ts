@@ -71,6 +71,7 @@ export async function startServer(config: ChatstormConfig, log: Logger = createL
   metrics.probes.activeRooms = () => rooms.activeRoomCount();
   const backpressure = new BackpressureMonitor(rooms, config.maxBackpressureBytes);
   metrics.probes.bufferedBytes = () => backpressure.bufferedBytes;
+  metrics.probes.congestedConnections = () => backpressure.congested;
 
   app.ws('/*', chatWebSocketBehavior(ctx, sessions, uws.DISABLED));
   app.get('/healthz', (res) => {

@@ -10,6 +10,8 @@ const SAMPLE_INTERVAL_MS = 1000;
  */
 export class BackpressureMonitor {
   bufferedBytes = 0;
+  /** Sockets over a quarter of the limit at the last sample: the receivers about to be cut. */
+  congested = 0;
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -23,12 +25,16 @@ export class BackpressureMonitor {
   sample(): void {
     const threshold = this.limit / 4;
     let total = 0;
+    let congested = 0;
     for (const ws of this.rooms.allSockets()) {
       const buffered = ws.getBufferedAmount();
       total += buffered;
-      ws.getUserData().congested = buffered >= threshold;
+      const filling = buffered >= threshold;
+      ws.getUserData().congested = filling;
+      if (filling) congested++;
     }
     this.bufferedBytes = total;
+    this.congested = congested;
   }
 
   stop(): void {
