@@ -84,7 +84,7 @@ const FLAGS = {
   maxRoomMessageRate: { env: 'CHATSTORM_MAX_ROOM_MESSAGE_RATE', flag: 'max-room-message-rate', about: 'highest maximumMessageRatePerSecond a room may have [100]' },
   maxRooms: { env: 'CHATSTORM_MAX_ROOMS', flag: 'max-rooms', about: 'rooms that may exist [50000]' },
   apiQuotas: { env: 'CHATSTORM_API_QUOTAS', flag: 'api-quotas', about: 'on|off: the real per-operation request quotas [on]' },
-  maxBackpressureBytes: { env: 'CHATSTORM_MAX_BACKPRESSURE_BYTES', flag: 'max-backpressure-bytes', about: 'send buffer past which a slow consumer is disconnected [1048576]' },
+  maxBackpressureBytes: { env: 'CHATSTORM_MAX_BACKPRESSURE_BYTES', flag: 'max-backpressure-bytes', about: 'send buffer at which a slow consumer is cut (checked each second) [1048576]' },
   idleTimeoutSeconds: { env: 'CHATSTORM_IDLE_TIMEOUT_SECONDS', flag: 'idle-timeout-seconds', about: 'close sockets silent this long; pings keep live ones open [120]' },
   allowUwsFallback: { env: 'CHATSTORM_ALLOW_UWS_FALLBACK', flag: 'allow-uws-fallback', about: 'run even on the pure-JS uWebSockets.js fallback (slow)' },
   persistUsedTokens: { env: 'CHATSTORM_PERSIST_USED_TOKENS', flag: 'persist-used-tokens', about: 'true|false: remember used tokens across restarts [true]' },

@@ -3,14 +3,18 @@ import type { LiveRooms } from '../rooms/live-rooms.ts';
 const SAMPLE_INTERVAL_MS = 1000;
 
 /**
- * Samples every socket's send buffer once a second, off the fan-out path: the total feeds the
- * backpressure gauge, and a socket holding over a quarter of the limit is marked congested so that
- * its close, if uWS drops it at the limit, is counted as a slow consumer. uWS reports that drop
- * only as an abnormal close (1006), so the mark is what tells it apart from a vanished client.
+ * The slow-consumer policy, applied off the fan-out path. Once a second every socket's send buffer
+ * is sampled: one holding the limit or more is cut (forcefully, as a broken connection, so the
+ * official SDK reconnects rather than treating it as a moderator's disconnect), one holding half
+ * of it is marked congested, and the total feeds the backpressure gauge.
+ *
+ * Between samples uWS itself cuts a socket at twice the limit (its maxBackpressure), which bounds
+ * memory per socket whatever the burst. uWS reports that cut only as code 1006, so the congested
+ * mark is what tells it apart from a client that vanished.
  */
 export class BackpressureMonitor {
   bufferedBytes = 0;
-  /** Sockets over a quarter of the limit at the last sample: the receivers about to be cut. */
+  /** Sockets holding half the limit or more at the last sample: the receivers about to be cut. */
   congested = 0;
   private readonly timer: NodeJS.Timeout;
 
@@ -23,18 +27,24 @@ export class BackpressureMonitor {
   }
 
   sample(): void {
-    const threshold = this.limit / 4;
+    const half = this.limit / 2;
     let total = 0;
     let congested = 0;
+    const slow = [];
     for (const ws of this.rooms.allSockets()) {
       const buffered = ws.getBufferedAmount();
       total += buffered;
-      const filling = buffered >= threshold;
-      ws.getUserData().congested = filling;
-      if (filling) congested++;
+      const connection = ws.getUserData();
+      connection.congested = buffered >= half;
+      if (connection.congested) congested++;
+      if (buffered >= this.limit) slow.push(ws);
     }
     this.bufferedBytes = total;
     this.congested = congested;
+    for (const ws of slow) {
+      ws.getUserData().closeReason = 'slow_consumer';
+      ws.close();
+    }
   }
 
   stop(): void {

@@ -13,7 +13,7 @@ import type { SessionExpiry } from './session-expiry.ts';
 
 /** No valid request comes near this (500 code points of content plus 1 KB of attributes, escaped): larger frames get ERROR 413. */
 export const MAX_REQUEST_BYTES = 16 * 1024;
-/** Frames past this are not read at all: uWS closes the connection with 1009 (Message Too Big), as RFC 6455 has it. */
+/** Frames past this are not read at all: uWS drops the connection (1006, "Received too big message"). */
 export const MAX_FRAME_BYTES = 256 * 1024;
 
 /**
@@ -44,6 +44,7 @@ export function chatWebSocketBehavior(
     counted.error[action] = ctx.metrics.requests.labels(action, 'error');
   }
 
+  const slowConsumersClosed = ctx.metrics.slowConsumers.labels('closed');
   const settle = (ws: ChatSocket, action: WsActionLabel, requestId: string | undefined, error: ChatError | undefined) => {
     if (error) {
       counted.error[action].inc();
@@ -60,7 +61,9 @@ export function chatWebSocketBehavior(
   return {
     compression,
     maxPayloadLength: MAX_FRAME_BYTES,
-    maxBackpressure: ctx.config.maxBackpressureBytes,
+    // The slow-consumer policy closes at the limit (backpressure-monitor.ts); uWS's own cut at
+    // twice it is the bound on memory between two samples.
+    maxBackpressure: 2 * ctx.config.maxBackpressureBytes,
     // Close rather than skip: a skipped publish is a message lost without a trace.
     closeOnBackpressureLimit: 1,
     idleTimeout: ctx.config.idleTimeoutSeconds,
@@ -135,7 +138,7 @@ export function chatWebSocketBehavior(
       ctx.metrics.connections.dec();
       const reason = connection.closeReason ?? closeReasonOf(connection, code, message);
       ctx.metrics.connectionsClosed.labels(reason).inc();
-      if (reason === 'slow_consumer') ctx.metrics.slowConsumers.labels('closed').inc();
+      if (reason === 'slow_consumer') slowConsumersClosed.inc();
     },
   };
 }
