@@ -102,7 +102,14 @@ export interface RunResult {
     bottleneck: boolean;
     warnings: string[];
   };
-  server?: { cpuPercent: number; rssMB: number };
+  /** Read from the target's own /metrics (not available for real IVS). */
+  server?: {
+    cpuPercent: number;
+    rssMB: number;
+    /** Memory once the audience was in, and how much it moved from there to the end of the load (soak: should stay flat). */
+    rssAfterRampMB: number;
+    rssGrowthMB: number;
+  };
   steps?: StepResult[];
   capacity?: { lastGoodStep: number | null; lastGoodViewers: number | null; breakingStep: number | null; reason: string };
   timeline: TimelinePoint[];
@@ -170,7 +177,12 @@ export function formatSummary(r: RunResult): string {
       ? `  generator     ${g.workers} VU(s); CPU not measured by this engine`
       : `  generator     CPU ${fmt(g.cpuPercent)} % of ${g.cores} core(s), ${g.workers} worker(s), RSS ${fmt(g.rssMB)} MB, event-loop p99 ${fmt(g.eventLoopDelayP99Ms, 2)} ms`,
   );
-  if (r.server) lines.push(`  server        CPU ${fmt(r.server.cpuPercent)} %, RSS ${fmt(r.server.rssMB)} MB`);
+  if (r.server) {
+    const s = r.server;
+    lines.push(
+      `  server        CPU ${fmt(s.cpuPercent)} %, RSS ${fmt(s.rssMB)} MB (${fmt(s.rssAfterRampMB)} MB after the ramp, ${s.rssGrowthMB >= 0 ? '+' : ''}${fmt(s.rssGrowthMB)} MB by the end of the load)`,
+    );
+  }
   if (r.steps?.length) {
     lines.push('  steps         viewers    deliveries/s   p99 ms   missing');
     for (const s of r.steps) {

@@ -50,6 +50,8 @@ export class RunAggregate {
   private pending: ConnectionSummary[] = [];
   private readonly workers = new Map<number, { connected: number; connecting: number; eventLoopP99Ms: number }>();
   readonly steps: StepTally[] = [];
+  /** Set when the run stopped at a step: what arrives afterwards stays with that step. */
+  lastStep = Number.POSITIVE_INFINITY;
   eventLoopRunP99Ms = 0;
   /** Sends by final outcome (index = SEND_* constant). */
   readonly outcomes = [0, 0, 0, 0, 0];
@@ -84,7 +86,7 @@ export class RunAggregate {
     }
     for (const c of r.closed) this.pending.push(c);
 
-    const step = this.plan.stepAt(now - this.startAt);
+    const step = Math.min(this.lastStep, this.plan.stepAt(now - this.startAt));
     if (step >= 0) {
       const tally = this.stepTally(step, now);
       tally.frames += r.counters.frames;
@@ -102,10 +104,23 @@ export class RunAggregate {
   }
 
   noteViewers(now: number): void {
-    const step = this.plan.stepAt(now - this.startAt);
+    const step = Math.min(this.lastStep, this.plan.stepAt(now - this.startAt));
     if (step >= 0) {
       const tally = this.stepTally(step, now);
       tally.peakViewers = Math.max(tally.peakViewers, this.connected);
+    }
+  }
+
+  stopAtStep(step: number): void {
+    this.lastStep = step;
+    // Reports that came in since the next step began belong to the broken step's aftermath.
+    const after = this.steps.splice(step + 1);
+    const last = this.steps[step];
+    if (!last) return;
+    for (const tally of after) {
+      last.frames += tally.frames;
+      last.latency.add(tally.latency);
+      last.endMs = Math.max(last.endMs, tally.endMs);
     }
   }
 

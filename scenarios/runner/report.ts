@@ -12,6 +12,8 @@ export interface ReportInput {
   target: RunResult['target'];
   startedAt: Date;
   durationSeconds: number;
+  /** The load phase as it ran (shorter than planned when stopped early). */
+  loadSeconds: number;
   aggregate: RunAggregate;
   timeline: TimelinePoint[];
   generator: Omit<RunResult['generator'], 'bottleneck'>;
@@ -38,7 +40,7 @@ function stepResults(plan: Plan, a: RunAggregate): StepResult[] {
   });
 }
 
-function capacityVerdict(plan: Plan, steps: StepResult[]): NonNullable<RunResult['capacity']> {
+function capacityVerdict(plan: Plan, steps: StepResult[], generatorBound: boolean): NonNullable<RunResult['capacity']> {
   const broken = steps.findIndex((s) => s.broken);
   const lastGood = broken === -1 ? steps.length - 1 : broken - 1;
   const good = lastGood >= 0 ? steps[lastGood] : undefined;
@@ -53,6 +55,9 @@ function capacityVerdict(plan: Plan, steps: StepResult[]): NonNullable<RunResult
       (good ? `held ${good.viewers} viewers (step ${lastGood + 1}, p99 ${good.latencyMs.p99.toFixed(1)} ms); ` : '') +
       `broke at step ${broken + 1} with ${b.viewers} viewers: ${why} (${limit})`;
   }
+  if (broken !== -1 && generatorBound) {
+    reason += ' — but the generator was saturated, so this is the generator’s limit, not necessarily the server’s';
+  }
   return {
     lastGoodStep: good ? lastGood + 1 : null,
     lastGoodViewers: good ? good.viewers : null,
@@ -64,7 +69,7 @@ function capacityVerdict(plan: Plan, steps: StepResult[]): NonNullable<RunResult
 export function buildResult(i: ReportInput): RunResult {
   const a = i.aggregate;
   const c = a.totals;
-  const loadSeconds = Math.max(1, i.plan.durationMs / 1000);
+  const loadSeconds = i.loadSeconds;
   const ledger = a.ledger.totals;
   const steps = i.plan.stepMs > 0 ? stepResults(i.plan, a) : undefined;
   const result: RunResult = {
@@ -106,7 +111,7 @@ export function buildResult(i: ReportInput): RunResult {
     },
     generator: { ...i.generator, bottleneck: i.generator.warnings.length > 0 },
     ...(i.server ? { server: i.server } : {}),
-    ...(steps ? { steps, capacity: capacityVerdict(i.plan, steps) } : {}),
+    ...(steps ? { steps, capacity: capacityVerdict(i.plan, steps, i.generator.warnings.length > 0) } : {}),
     timeline: i.timeline,
     thresholds: [],
     passed: false,

@@ -9,7 +9,7 @@ import { GeneratorLoad } from './generator-load.ts';
 import { LoadMetrics } from './prometheus.ts';
 import { Progress } from './progress.ts';
 import { buildResult } from './report.ts';
-import { scrapeServer, serverUsage } from './server-scrape.ts';
+import { scrapeServer, serverUsage, type ServerSample } from './server-scrape.ts';
 import { startTsWorker } from './ts-worker.ts';
 import type { MainToWorker, WorkerInit, WorkerReport } from './worker-messages.ts';
 
@@ -86,6 +86,13 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     const runId = Date.now().toString(36);
     const rooms = await createRooms(o.target, plan, runId);
     const serverBefore = o.target.metricsUrl ? await scrapeServer(o.target.metricsUrl) : undefined;
+    const serverSamples: ServerSample[] = [];
+    const metricsUrl = o.target.metricsUrl;
+    const serverWatch = metricsUrl
+      ? setInterval(() => {
+          void scrapeServer(metricsUrl).then((s) => s && serverSamples.push(s));
+        }, 5000)
+      : undefined;
 
     const workerCount = Math.max(1, Math.min(o.workers, o.profile.viewers));
     // Workers take a few hundred ms to load; t = 0 is set after that so the ramp starts on time.
@@ -144,7 +151,10 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       }
     });
 
+    // When the load phase ended: on plan, or earlier (Ctrl-C, a broken capacity step).
+    let loadEndedAt = startAt + plan.durationMs;
     const finish = () => {
+      loadEndedAt = Math.min(loadEndedAt, now());
       for (const w of workers) w.postMessage({ type: 'finish' } satisfies MainToWorker);
     };
     o.signal?.addEventListener('abort', finish, { once: true });
@@ -189,6 +199,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         if (tally && p99 > parseDurationMs(limit) && plan.profile.capacity.stopOnBreak) {
           progress.note(`step ${lastStep + 1} broke (p99 ${p99.toFixed(1)} ms > ${limit}): stopping`);
           stopped = true;
+          aggregate.stopAtStep(lastStep);
           finish();
         }
       }
@@ -203,6 +214,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       for (const w of workers) void w.terminate();
     }, plan.endMs + 60_000 + (startAt - now()));
     await allDone;
+    clearInterval(serverWatch);
     clearTimeout(deadline);
     clearInterval(ticker);
     o.signal?.removeEventListener('abort', finish);
@@ -225,6 +237,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       target: { url: o.target.url, kind: o.target.kind },
       startedAt,
       durationSeconds: (endedAt - startAt) / 1000,
+      loadSeconds: Math.max(0.001, (Math.min(loadEndedAt, endedAt) - startAt) / 1000),
       aggregate,
       timeline,
       peakViewers,
@@ -236,7 +249,16 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         eventLoopDelayP99Ms: aggregate.eventLoopRunP99Ms,
         warnings,
       },
-      ...(serverBefore && serverAfter ? { server: serverUsage(serverBefore, serverAfter) } : {}),
+      ...(serverBefore && serverAfter
+        ? {
+            server: serverUsage(
+              serverBefore,
+              serverAfter,
+              serverSamples.filter((x) => x.at <= loadEndedAt - performance.timeOrigin),
+              startAt + plan.rampUpMs - performance.timeOrigin,
+            ),
+          }
+        : {}),
     });
   } finally {
     progress.done();

@@ -21,10 +21,21 @@ export async function scrapeServer(metricsUrl: string): Promise<ServerSample | u
   }
 }
 
-export function serverUsage(first: ServerSample, last: ServerSample): { cpuPercent: number; rssMB: number } {
+const MB = 1024 * 1024;
+
+/**
+ * CPU over the whole run, and the memory line: `during` are samples taken through the load phase
+ * (`afterRamp` marks when the audience was complete).
+ */
+export function serverUsage(first: ServerSample, last: ServerSample, during: ServerSample[], afterRamp: number) {
   const wall = (last.at - first.at) / 1000;
+  const loaded = during.filter((s) => s.at >= afterRamp);
+  const base = loaded[0] ?? during[0] ?? last;
+  const end = loaded[loaded.length - 1] ?? last;
   return {
     cpuPercent: wall > 0 ? ((last.cpuSeconds - first.cpuSeconds) / wall) * 100 : 0,
-    rssMB: last.rssBytes / 1024 / 1024,
+    rssMB: last.rssBytes / MB,
+    rssAfterRampMB: base.rssBytes / MB,
+    rssGrowthMB: (end.rssBytes - base.rssBytes) / MB,
   };
 }
