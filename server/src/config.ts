@@ -30,6 +30,8 @@ const ConfigSchema = z.object({
   reviewTimeoutMs: positiveInt.default(200),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   metricsPort: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Rooms that get per-room metric series; 0 (the default) keeps every label set fixed. */
+  metricsRoomLabels: z.coerce.number().int().min(0).max(1000).default(0),
   /** Lifts every cap the real service imposes, for benchmarking. Each cap below can also be set alone. */
   bench: bool.default(false),
   maxConnections: positiveInt.optional(),
@@ -79,6 +81,7 @@ const FLAGS = {
   reviewTimeoutMs: { env: 'CHATSTORM_REVIEW_TIMEOUT_MS', flag: 'review-timeout-ms', about: 'message review handler timeout [200]' },
   logLevel: { env: 'CHATSTORM_LOG_LEVEL', flag: 'log-level', about: 'fatal|error|warn|info|debug|trace|silent [info]' },
   metricsPort: { env: 'METRICS_PORT', flag: 'metrics-port', about: 'also serve /metrics on this port' },
+  metricsRoomLabels: { env: 'CHATSTORM_METRICS_ROOM_LABELS', flag: 'metrics-room-labels', about: 'per-room metric series for the first N rooms, the rest as "_other" (max 1000) [0]' },
   bench: { env: 'CHATSTORM_BENCH', flag: 'bench', about: 'lift every cap of the real service (quotas, room rate, connections)' },
   maxConnections: { env: 'CHATSTORM_MAX_CONNECTIONS', flag: 'max-connections', about: 'concurrent WebSocket connections [50000]' },
   maxRoomMessageRate: { env: 'CHATSTORM_MAX_ROOM_MESSAGE_RATE', flag: 'max-room-message-rate', about: 'highest maximumMessageRatePerSecond a room may have [100]' },

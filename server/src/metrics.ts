@@ -250,6 +250,26 @@ export function createMetrics(options: { uwsFallback: boolean; version: string }
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     }),
+    // Per-room series exist only with --metrics-room-labels N (see rooms/room-labels.ts): the
+    // first N rooms get their own label, the rest share room="_other", so totals still add up.
+    roomConnections: new Gauge({
+      name: 'chatstorm_room_connections',
+      help: 'Connections on this node per room (with --metrics-room-labels; rooms past the cap are summed as room="_other").',
+      labelNames: ['room'] as const,
+      registers: [registry],
+    }),
+    roomPublishes: new Counter({
+      name: 'chatstorm_room_publishes_total',
+      help: 'Frames published per room (with --metrics-room-labels; rooms past the cap are summed as room="_other").',
+      labelNames: ['room', 'type'] as const,
+      registers: [registry],
+    }),
+    roomDeliveries: new Counter({
+      name: 'chatstorm_room_deliveries_total',
+      help: 'Frames handed to subscribers on this node per room (with --metrics-room-labels; rooms past the cap are summed as room="_other").',
+      labelNames: ['room', 'type'] as const,
+      registers: [registry],
+    }),
     chatLogRecords: new Counter({
       name: 'chatstorm_chat_log_records_total',
       help: 'Records written to logging-configuration destinations, by destination type.',

@@ -15,6 +15,7 @@ import { chatWebSocketBehavior } from './messaging/websocket.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { MessageReviewer } from './review/review-message.ts';
 import { LiveRooms } from './rooms/live-rooms.ts';
+import { RoomLabels } from './rooms/room-labels.ts';
 import { EmbeddedStore } from './store/embedded-store.ts';
 import { TokenBucket } from './token-bucket.ts';
 import { ChatTokenCipher } from './tokens/chat-token.ts';
@@ -49,7 +50,7 @@ export async function startServer(config: ChatstormConfig, log: Logger = createL
   const tokens = await ChatTokenCipher.load(config.dataDir, config.tokenKey);
   const arns = new ArnFormat(config.region, config.accountId);
   const app = uws.App();
-  const rooms = new LiveRooms(store, (arn) => arns.idOf(arn, 'logging-configuration'));
+  const rooms = new LiveRooms(store, (arn) => arns.idOf(arn, 'logging-configuration'), new RoomLabels(metrics, config.metricsRoomLabels));
   const ctx: Context = {
     config,
     log,

@@ -38,7 +38,10 @@ export class LocalFanout implements Fanout {
     const recipients = this.app.numSubscribers(roomId);
     const counters = this.counters[type];
     counters.publishes.inc();
+    const series = this.rooms.get(roomId)?.series;
+    series?.publishes[type].inc();
     if (recipients > 0) {
+      series?.deliveries[type].inc(recipients);
       counters.deliveries.inc(recipients);
       counters.bytes.inc(recipients * Buffer.byteLength(frame));
       this.metrics.publishDuration.observe(seconds);

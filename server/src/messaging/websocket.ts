@@ -77,13 +77,14 @@ export function chatWebSocketBehavior(
       ctx.connections.count++;
       ctx.metrics.connections.inc();
       ctx.metrics.connectionsOpened.inc();
-      room.add(ws, connection.userId);
-      sessions.add(ws, connection.sessionExpiresAt);
       if (room.deleted) {
+        // Deleted while this handshake was in flight: the room's bookkeeping is gone already.
         connection.closeReason = 'room_deleted';
         ws.end(CLOSE.normal, 'Room deleted');
         return;
       }
+      room.add(ws, connection.userId);
+      sessions.add(ws, connection.sessionExpiresAt);
       ws.subscribe(room.id);
     },
 

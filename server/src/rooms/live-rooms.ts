@@ -1,6 +1,7 @@
 import type { Store } from '../store/store.ts';
 import { CLOSE, closeSocket, type ChatSocket } from '../messaging/connection.ts';
 import { TokenBucket } from '../token-bucket.ts';
+import type { RoomLabels, RoomSeries } from './room-labels.ts';
 import { resolveRoomSettings, type RoomSettings } from './room-settings.ts';
 
 /**
@@ -22,6 +23,8 @@ export class LiveRoom {
   constructor(
     readonly id: string,
     public settings: RoomSettings,
+    /** Per-room metric series, only under --metrics-room-labels. */
+    readonly series: RoomSeries | undefined,
   ) {
     this.messageBudget = new TokenBucket(settings.maximumMessageRatePerSecond);
   }
@@ -32,6 +35,7 @@ export class LiveRoom {
     else if (Array.isArray(held)) held.push(ws);
     else this.users.set(userId, [held, ws]);
     this.connectionCount++;
+    this.series?.connections.inc();
   }
 
   remove(ws: ChatSocket, userId: string): void {
@@ -42,6 +46,7 @@ export class LiveRoom {
       this.users.set(userId, rest.length === 1 ? rest[0]! : rest);
     } else return;
     this.connectionCount--;
+    this.series?.connections.dec();
     this.lastActive = Date.now();
   }
 
@@ -75,6 +80,7 @@ export class LiveRooms {
   constructor(
     private readonly store: Store,
     private readonly idOfLoggingConfiguration: (arn: string) => string | undefined,
+    private readonly labels: RoomLabels,
   ) {
     this.sweepTimer = setInterval(() => this.sweep(), EMPTY_ROOM_TTL_MS);
     this.sweepTimer.unref();
@@ -99,7 +105,8 @@ export class LiveRooms {
   private async load(id: string): Promise<LiveRoom | undefined> {
     const room = await this.store.getRoom(id);
     if (!room) return undefined;
-    const live = new LiveRoom(id, await resolveRoomSettings(this.store, room, this.idOfLoggingConfiguration));
+    const settings = await resolveRoomSettings(this.store, room, this.idOfLoggingConfiguration);
+    const live = new LiveRoom(id, settings, this.labels.seriesFor(id));
     this.rooms.set(id, live);
     return live;
   }
@@ -122,6 +129,8 @@ export class LiveRooms {
     live.deleted = true;
     this.rooms.delete(id);
     for (const ws of [...live.sockets()]) closeSocket(ws, CLOSE.normal, 'Room deleted', 'room_deleted');
+    // After the closes: their bookkeeping touches the room's series, which would bring them back.
+    this.labels.release(id);
   }
 
   closeUser(id: string, userId: string): void {
@@ -143,7 +152,10 @@ export class LiveRooms {
   private sweep(): void {
     const cutoff = Date.now() - EMPTY_ROOM_TTL_MS;
     for (const [id, live] of this.rooms) {
-      if (live.connectionCount === 0 && live.lastActive < cutoff) this.rooms.delete(id);
+      if (live.connectionCount === 0 && live.lastActive < cutoff) {
+        this.rooms.delete(id);
+        this.labels.release(id);
+      }
     }
   }
 
