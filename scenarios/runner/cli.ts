@@ -98,6 +98,10 @@ async function main(): Promise<number> {
       cleanUp: false,
     };
   }
+  if (cli.transport === 'raw' && !target.wsUrl.startsWith('ws://')) {
+    say('--transport raw speaks plain ws:// only; use the default ws transport for wss:// targets');
+    return 2;
+  }
   if (profile.chattersPerRoom * profile.rate > target.roomRateCap) {
     say(`warning: ${profile.chattersPerRoom * profile.rate} messages/s per room is above the room limit of ${target.roomRateCap}: expect ERROR 429`);
   }
@@ -122,6 +126,7 @@ async function main(): Promise<number> {
       profile,
       target,
       workers: cli.workers ?? os.availableParallelism(),
+      transport: cli.transport,
       ...(cli.metricsPort !== undefined ? { metricsPort: cli.metricsPort } : {}),
       progress: cli.progress,
       signal: abort.signal,

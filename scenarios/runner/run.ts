@@ -34,6 +34,8 @@ export interface RunOptions {
   profile: Profile;
   target: Target;
   workers: number;
+  /** ws (default) or the bare-socket client for ws:// targets (raw-transport.ts). */
+  transport?: 'ws' | 'raw';
   metricsPort?: number;
   progress: boolean;
   reportMs?: number;
@@ -113,6 +115,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         control: o.target.control,
         startAt,
         reportMs,
+        transport: o.transport ?? 'ws',
       };
       return startTsWorker(new URL('./worker.ts', import.meta.url), { workerData: init });
     });

@@ -16,6 +16,7 @@ export interface WorkerInit {
   /** Epoch ms of t = 0. */
   startAt: number;
   reportMs: number;
+  transport: 'ws' | 'raw';
 }
 
 export interface WorkerReport {

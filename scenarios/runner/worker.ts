@@ -6,6 +6,7 @@ import { createControlPlane } from './control-plane.ts';
 import { WorkerDeliveryLog } from './worker-delivery-log.ts';
 import type { MainToWorker, WorkerInit, WorkerReport } from './worker-messages.ts';
 import { WorkerMetrics } from './worker-metrics.ts';
+import { RawTransport } from './raw-transport.ts';
 import { WsTransport } from './ws-transport.ts';
 
 // One worker thread: a slice of the audience on its own event loop, reporting once a second.
@@ -30,7 +31,7 @@ const swarm = new Swarm({
   startAt: init.startAt,
   clock,
   ticker: { every: (ms, fn) => setInterval(fn, ms), cancel: (h) => clearInterval(h as NodeJS.Timeout) },
-  transport: new WsTransport(),
+  transport: init.transport === 'raw' ? new RawTransport() : new WsTransport(),
   control: createControlPlane(init.control),
   metrics,
   log,

@@ -86,6 +86,18 @@ describe('node runner', () => {
     assert.ok(r.server && r.server.rssMB > 0, 'the server’s own cost was read from its /metrics');
   });
 
+  it('delivers everything over the bare-socket transport too', async (t) => {
+    const out = path.join(tempDir(t), 'smoke-raw.json');
+    const { finished } = runBench(['--profile', 'smoke', '--transport', 'raw', '--duration', '3s', '--out', out], 60_000);
+    const { code, output } = await finished;
+    assert.equal(code, 0, output);
+    const r = readResult(out);
+    assert.ok(r.deliveries.expected > 0);
+    assert.equal(r.deliveries.delivered, r.deliveries.expected);
+    assert.equal(r.messages.acked, r.messages.sent);
+    assert.equal(r.viewers.disconnects.client, 12, 'our closes were answered and counted as ours');
+  });
+
   it('moderates: viewers kicked by DisconnectUser over WebSocket and HTTP rejoin with fresh tokens and nothing is lost', async (t) => {
     const out = path.join(tempDir(t), 'moderation.json');
     const { finished } = runBench(

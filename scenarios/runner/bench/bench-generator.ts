@@ -11,6 +11,7 @@ import { Swarm } from '../../lib/swarm.ts';
 import { ChatstormControlPlane } from '../chatstorm-control-plane.ts';
 import { planPinning, pinSelf } from '../cpu-pinning.ts';
 import { WorkerMetrics } from '../worker-metrics.ts';
+import { RawTransport } from '../raw-transport.ts';
 import { WsTransport } from '../ws-transport.ts';
 
 // `npm run bench:generator`: how much audience one generator core holds and how many frames it
@@ -29,8 +30,10 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '6' },
     rounds: { type: 'string', default: '1,32' },
     out: { type: 'string' },
+    transport: { type: 'string', default: 'ws' },
   },
 });
+const TRANSPORT = values.transport === 'raw' ? 'raw' : 'ws';
 const VIEWERS = Number(values.viewers);
 const SECONDS = Number(values.seconds);
 const ROUNDS = values.rounds!.split(',').map(Number);
@@ -88,7 +91,7 @@ const swarm = new Swarm({
   startAt: now(),
   clock: { now },
   ticker: { every: (ms, fn) => setInterval(fn, ms), cancel: (h) => clearInterval(h as NodeJS.Timeout) },
-  transport: new WsTransport(),
+  transport: TRANSPORT === 'raw' ? new RawTransport() : new WsTransport(),
   control,
   metrics,
   log: discard,
@@ -157,6 +160,7 @@ const result = {
   at: new Date().toISOString(),
   node: process.version,
   generatorCores: cores,
+  transport: TRANSPORT,
   viewers: VIEWERS,
   connectSeconds,
   idleCpuPercent: ((idleCpu.user + idleCpu.system) / 1e6 / 2) * 100,
@@ -180,7 +184,7 @@ for (const r of receive) {
 }
 const w0 = Math.max(...rows.map((r) => r[0].length));
 const w1 = Math.max(...rows.map((r) => r[1].length));
-process.stdout.write(`\ngenerator benchmark — Node ${process.version}, generator on core(s) ${cores}\n`);
+process.stdout.write(`\ngenerator benchmark — Node ${process.version}, ${TRANSPORT} transport, generator on core(s) ${cores}\n`);
 process.stdout.write(`  ${'measure'.padEnd(w0)}  ${'value'.padStart(w1)}  target\n`);
 for (const [a, b, c] of rows) process.stdout.write(`  ${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}\n`);
 const file = values.out ?? path.join('results', `generator-bench-${result.at.replace(/[:.]/g, '-')}.json`);

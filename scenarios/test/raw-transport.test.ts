@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { describe, it } from 'node:test';
+import type { SocketEvents } from '../lib/ports.ts';
+import { RawTransport } from '../runner/raw-transport.ts';
+
+// The bare-socket WebSocket client against a scripted server that writes exact bytes, so frame
+// boundaries, fragments, pings and close codes are what the test says they are.
+
+function frame(opcode: number, payload: Buffer | string, fin = true): Buffer {
+  const body = Buffer.from(payload);
+  const header = body.length < 126 ? Buffer.from([(fin ? 0x80 : 0) | opcode, body.length]) : Buffer.from([(fin ? 0x80 : 0) | opcode, 126, body.length >> 8, body.length & 255]);
+  return Buffer.concat([header, body]);
+}
+
+/** Reads one masked client frame. */
+function unmask(data: Buffer): { opcode: number; payload: Buffer } {
+  const length = data[1]! & 0x7f;
+  const mask = data.subarray(2, 6);
+  const payload = Buffer.from(data.subarray(6, 6 + length).map((b, k) => b ^ mask[k & 3]!));
+  assert.ok(data[1]! & 0x80, 'client frames are masked');
+  return { opcode: data[0]! & 0x0f, payload };
+}
+
+interface Scripted {
+  url: string;
+  /** Resolves with the server side of the first connection, once the upgrade request is in. */
+  connection: Promise<{ socket: net.Socket; request: string }>;
+  close(): void;
+}
+
+async function scriptedServer(): Promise<Scripted> {
+  let accept!: (c: { socket: net.Socket; request: string }) => void;
+  const connection = new Promise<{ socket: net.Socket; request: string }>((resolve) => (accept = resolve));
+  const server = net.createServer((socket) => {
+    let request = '';
+    const onData = (d: Buffer) => {
+      request += d.toString('latin1');
+      if (!request.includes('\r\n\r\n')) return;
+      socket.off('data', onData);
+      accept({ socket, request });
+    };
+    socket.on('data', onData);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `ws://127.0.0.1:${(server.address() as net.AddressInfo).port}/`, connection, close: () => server.close() };
+}
+
+function recorder() {
+  const seen: string[] = [];
+  let resolveClose!: (v: { code: number; refused: boolean }) => void;
+  const closed = new Promise<{ code: number; refused: boolean }>((resolve) => (resolveClose = resolve));
+  let resolveOpen!: () => void;
+  const opened = new Promise<void>((resolve) => (resolveOpen = resolve));
+  const events: SocketEvents = {
+    onOpen: () => resolveOpen(),
+    onMessage: (data) => seen.push(Buffer.from(data as Uint8Array).toString()),
+    onClose: (code, refused) => resolveClose({ code, refused }),
+  };
+  return { seen, opened, closed, events };
+}
+
+const ACCEPT = 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Protocol: tok\r\n\r\n';
+
+describe('raw transport', () => {
+  it('sends the token as the only subprotocol and reads frames however the bytes are split', async (t) => {
+    const server = await scriptedServer();
+    t.after(() => server.close());
+    const r = recorder();
+    new RawTransport().open(server.url, 'tok', r.events);
+    const { socket, request } = await server.connection;
+    assert.match(request, /^GET \/ HTTP\/1\.1\r\n/);
+    assert.match(request, /\r\nSec-WebSocket-Protocol: tok\r\n/);
+    const long = 'x'.repeat(300);
+    // Handshake and the first frame in one write, then frames cut mid-header and mid-payload.
+    const bytes = Buffer.concat([Buffer.from(ACCEPT), frame(1, 'one'), frame(1, long), frame(1, 'two'), frame(1, 'three')]);
+    const cuts = [ACCEPT.length + 3, ACCEPT.length + 6, ACCEPT.length + 100, bytes.length - 2];
+    let at = 0;
+    for (const cut of [...cuts, bytes.length]) {
+      socket.write(bytes.subarray(at, cut));
+      at = cut;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await r.opened;
+    while (r.seen.length < 4) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.deepEqual(r.seen, ['one', long, 'two', 'three']);
+    socket.destroy();
+    assert.equal((await r.closed).code, 1006);
+  });
+
+  it('joins a fragmented message, answers a ping with a masked pong, and reports the server’s close code', async (t) => {
+    const server = await scriptedServer();
+    t.after(() => server.close());
+    const r = recorder();
+    new RawTransport().open(server.url, 'tok', r.events);
+    const { socket } = await server.connection;
+    const fromClient: Buffer[] = [];
+    socket.on('data', (d: Buffer) => fromClient.push(d));
+    socket.write(Buffer.concat([Buffer.from(ACCEPT), frame(1, 'hel', false), frame(9, 'are you there'), frame(0, 'lo', true)]));
+    while (r.seen.length < 1 || fromClient.length < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.deepEqual(r.seen, ['hello']);
+    const pong = unmask(Buffer.concat(fromClient));
+    assert.equal(pong.opcode, 0xa);
+    assert.equal(pong.payload.toString(), 'are you there');
+
+    fromClient.length = 0;
+    const close = Buffer.alloc(2);
+    close.writeUInt16BE(4001);
+    socket.write(frame(8, close));
+    const result = await r.closed;
+    assert.deepEqual(result, { code: 4001, refused: false });
+    const echoed = unmask(Buffer.concat(fromClient));
+    assert.equal(echoed.opcode, 0x8, 'the close was answered');
+    assert.equal(echoed.payload.readUInt16BE(0), 4001);
+  });
+
+  it('sends masked text frames and closes with 1000 from our side', async (t) => {
+    const server = await scriptedServer();
+    t.after(() => server.close());
+    const r = recorder();
+    const ws = new RawTransport().open(server.url, 'tok', r.events);
+    const { socket } = await server.connection;
+    const fromClient: Buffer[] = [];
+    socket.on('data', (d: Buffer) => fromClient.push(d));
+    socket.write(ACCEPT);
+    await r.opened;
+    ws.send('{"Action":"SEND_MESSAGE"}');
+    while (fromClient.length < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.deepEqual(unmask(Buffer.concat(fromClient)), { opcode: 1, payload: Buffer.from('{"Action":"SEND_MESSAGE"}') });
+    fromClient.length = 0;
+    ws.close();
+    while (fromClient.length < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    const close = unmask(Buffer.concat(fromClient));
+    assert.equal(close.opcode, 8);
+    assert.equal(close.payload.readUInt16BE(0), 1000);
+    const reply = Buffer.alloc(2);
+    reply.writeUInt16BE(1000);
+    socket.end(frame(8, reply));
+    assert.deepEqual(await r.closed, { code: 1000, refused: false });
+  });
+
+  it('reports an upgrade answered with anything but 101 as refused', async (t) => {
+    const server = await scriptedServer();
+    t.after(() => server.close());
+    const r = recorder();
+    new RawTransport().open(server.url, 'used-token', r.events);
+    const { socket } = await server.connection;
+    socket.end('HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\n\r\n');
+    assert.deepEqual(await r.closed, { code: 1006, refused: true });
+  });
+});
