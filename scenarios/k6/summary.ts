@@ -5,6 +5,7 @@ import {
   DISCONNECT_REASONS,
   emptyPercentiles,
   MODERATION_ACTIONS,
+  RESULTS_SCHEMA_VERSION,
   type Percentiles,
   type RunResult,
 } from '../lib/results.ts';
@@ -60,6 +61,7 @@ export function buildK6Result(data: K6SummaryData, profile: Profile, info: K6Run
   }
   const by = <K extends string>(keys: readonly K[], metric: (k: K) => string) => record(keys, (k) => count(data, metric(k)));
   const result: RunResult = {
+    schemaVersion: RESULTS_SCHEMA_VERSION,
     scenario: profile.name,
     engine: 'k6',
     target: { url: info.url, kind: 'url' },

@@ -50,7 +50,11 @@ export interface TimelinePoint {
   generatorCpuPercent: number;
 }
 
+export const RESULTS_SCHEMA_VERSION = 1;
+
 export interface RunResult {
+  /** Bumped only if a field ever changes meaning; new fields do not bump it. */
+  schemaVersion: number;
   scenario: string;
   engine: 'node' | 'k6';
   target: { url: string; kind: 'embedded' | 'url' | 'aws' };

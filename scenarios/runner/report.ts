@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { SEND_LOST, SEND_REJECTED } from '../lib/delivery-ledger.ts';
 import { parseDurationMs } from '../lib/duration.ts';
-import type { RunResult, StepResult, TimelinePoint } from '../lib/results.ts';
+import { RESULTS_SCHEMA_VERSION, type RunResult, type StepResult, type TimelinePoint } from '../lib/results.ts';
 import type { Plan } from '../lib/schedule.ts';
 import { evaluateThresholds } from '../lib/thresholds.ts';
 import { percentilesOf, type RunAggregate } from './aggregate.ts';
@@ -73,6 +73,7 @@ export function buildResult(i: ReportInput): RunResult {
   const ledger = a.ledger.totals;
   const steps = i.plan.stepMs > 0 ? stepResults(i.plan, a) : undefined;
   const result: RunResult = {
+    schemaVersion: RESULTS_SCHEMA_VERSION,
     scenario: i.plan.profile.name,
     engine: 'node',
     target: i.target,
