@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { formatDuration, parseDurationMs } from '../lib/duration.ts';
+import { ControlPlaneError } from '../lib/ports.ts';
 import { resolveProfile } from '../lib/profile.ts';
 import { formatSummary } from '../lib/results.ts';
 import { DEFAULT_PROFILE, PROFILES } from '../profiles/index.ts';
@@ -144,7 +145,9 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    say(`bench failed: ${(error as Error).stack ?? String(error)}`);
+    // A refused or unreachable control plane is a setup problem with a readable cause; anything
+    // else is a bug and keeps its stack.
+    say(error instanceof ControlPlaneError ? `bench could not set up the run: ${error.message}` : `bench failed: ${(error as Error).stack ?? String(error)}`);
     process.exit(2);
   },
 );
