@@ -47,6 +47,7 @@ export class Swarm {
   readonly content: string;
   readonly sendPeriodMs: number;
   readonly reconnectDelayMs: number;
+  private readonly rejoinDelayMs: number;
   connected = 0;
   connecting = 0;
   /** Viewers [0, admitted) of this slice are in the audience now. */
@@ -64,7 +65,6 @@ export class Swarm {
   private endedAt = 0;
   private resolveFinished!: () => void;
   readonly finished: Promise<void>;
-  readonly errors = new Map<string, number>();
 
   constructor(private readonly o: SwarmOptions) {
     this.plan = o.plan;
@@ -80,6 +80,7 @@ export class Swarm {
     this.content = filler(p.messageBytes);
     this.sendPeriodMs = p.rate > 0 ? 1000 / p.rate : Number.POSITIVE_INFINITY;
     this.reconnectDelayMs = parseDurationMs(p.reconnect.delay);
+    this.rejoinDelayMs = parseDurationMs(p.churn.rejoinDelay);
     this.connectRate = p.connectRate > 0 ? p.connectRate / o.slice.count : 0;
     const layout = o.plan.layout;
     for (let i = o.slice.index, k = 0; i < p.viewers; i += o.slice.count, k++) {
@@ -122,10 +123,7 @@ export class Swarm {
   }
 
   noteError(operation: string, error: unknown): void {
-    const status = error instanceof ControlPlaneError ? error.status : 0;
-    this.metrics.apiError(operation, status);
-    const key = `${operation} ${status}`;
-    this.errors.set(key, (this.errors.get(key) ?? 0) + 1);
+    this.metrics.apiError(operation, error instanceof ControlPlaneError ? error.status : 0);
   }
 
   /** A random viewer of the room other than the moderator, for DisconnectUser. */
@@ -200,7 +198,7 @@ export class Swarm {
 
   private churn(t: number, now: number, dt: number): void {
     const churn = this.plan.profile.churn;
-    const rejoinMs = parseDurationMs(churn.rejoinDelay);
+    const rejoinMs = this.rejoinDelayMs;
     while (this.nextStorm < this.plan.storms.length && this.plan.storms[this.nextStorm]!.atMs <= t) {
       const storm = this.plan.storms[this.nextStorm++]!;
       // Everyone comes back at about the same moment: that is the token-rate pressure.

@@ -2,7 +2,7 @@ import type { ProfileInput } from '../lib/profile.ts';
 
 export default {
   name: 'smoke',
-  description: 'A few seconds, a dozen viewers in two rooms, everyone reconnect-free: proves the whole path end to end (CI).',
+  description: 'A few seconds, a dozen viewers in two rooms: proves the whole path end to end (CI).',
   duration: '5s',
   rampUp: '1s',
   drain: '1500ms',
