@@ -179,7 +179,7 @@ const rows: [string, string, string][] = [
   ['CPU holding them idle', `${result.idleCpuPercent.toFixed(1)} %`, ''],
 ];
 for (const r of receive) {
-  rows.push([`frames/s, ${r.framesPerRound} per publish round`, n(r.framesPerSecond), '≥ 200,000']);
+  rows.push([`frames/s, ${r.framesPerRound} per publish round${r.framesPerRound === 1 ? ' (1 frame per read)' : ''}`, n(r.framesPerSecond), '≥ 200,000']);
   rows.push([`  per CPU-second (user ${r.userPercent.toFixed(0)} %, sys ${r.systemPercent.toFixed(0)} %)`, n(r.framesPerCpuSecond), '']);
 }
 const w0 = Math.max(...rows.map((r) => r[0].length));
