@@ -15,7 +15,8 @@ import { buildK6Result, type K6SummaryData } from './summary.ts';
 //   CHATSTORM_URL     target (default http://127.0.0.1:8080)
 //   CHATSTORM_SET     profile overrides, "viewers=5000;duration=2m;churn.leavePerSecond=0.05"
 //   VIEWERS_PER_VU    how many viewers one VU holds (default 500)
-//   CHATSTORM_OUT     results file (default results/<scenario>-k6-<time>.json)
+//   CHATSTORM_OUT     results file (default <scenario>-k6-<time>.json in the working directory:
+//                     k6 does not create missing directories for handleSummary's files)
 
 interface SetupData {
   rooms: RoomRef[];
@@ -92,7 +93,7 @@ export function createScript(input: ProfileInput) {
 
   function handleSummary(data: K6SummaryData): Record<string, string> {
     const result = buildK6Result(data, profile, { url: base, vus, startedAt: Date.now() - data.state.testRunDurationMs });
-    const file = __ENV.CHATSTORM_OUT ?? `results/${profile.name}-k6-${result.startedAt.replace(/[:.]/g, '-')}.json`;
+    const file = __ENV.CHATSTORM_OUT ?? `${profile.name}-k6-${result.startedAt.replace(/[:.]/g, '-')}.json`;
     return { stdout: `${formatSummary(result)}\n  results       ${file}\n`, [file]: `${JSON.stringify(result, null, 2)}\n` };
   }
 
