@@ -191,3 +191,38 @@ describe('frames past the hard limit', () => {
     }
   });
 });
+
+describe('session expiry on a raw connection', () => {
+  test('a request after sessionExpirationTime gets ERROR 401 with its RequestId, then the socket closes with 1000', async () => {
+    const server = await startTestServer(['--session-minute-seconds', '1']);
+    try {
+      const { arn } = await createRoom(server);
+      const token = await createToken(server, arn, 'late', ['SEND_MESSAGE'], { sessionDurationInMinutes: 1 });
+      const socket = await RawChatSocket.connect(server.wsUrl, token.token);
+      await new Promise((resolve) => setTimeout(resolve, token.sessionExpirationTime.getTime() - Date.now() + 50));
+      socket.send(JSON.stringify({ Action: 'SEND_MESSAGE', RequestId: 'too-late', Content: 'hello?' }));
+      const error = await socket.waitFor(isError());
+      assert.deepEqual([error.ErrorCode, error.RequestId, error.ErrorMessage], [401, 'too-late', 'The session has expired']);
+      assert.deepEqual(await socket.waitForClose(), { code: 1000, reason: 'Session expired' });
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('an idle connection whose session ends gets ERROR 401 without a RequestId and is closed within about two seconds', async () => {
+    const server = await startTestServer(['--session-minute-seconds', '1']);
+    try {
+      const { arn } = await createRoom(server);
+      const token = await createToken(server, arn, 'idle', [], { sessionDurationInMinutes: 1 });
+      const socket = await RawChatSocket.connect(server.wsUrl, token.token);
+      const { code, reason } = await socket.waitForClose(5000);
+      const closedAfterExpiry = Date.now() - token.sessionExpirationTime.getTime();
+      assert.deepEqual([code, reason], [1000, 'Session expired']);
+      assert.ok(closedAfterExpiry >= 0 && closedAfterExpiry < 2600, `closed ${closedAfterExpiry} ms after expiry`);
+      const errors = socket.frames.filter(isError());
+      assert.deepEqual(errors.map((f) => [f.ErrorCode, f.RequestId]), [[401, undefined]]);
+    } finally {
+      await server.stop();
+    }
+  });
+});

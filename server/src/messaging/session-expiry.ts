@@ -3,10 +3,14 @@ import type { Context } from '../context.ts';
 import { CLOSE, closeSocket, type ChatSocket } from './connection.ts';
 import { sendError } from './reply.ts';
 
+const bucketOf = (expiresAt: number) => Math.ceil(expiresAt / 1000) + 1;
+
 /**
  * Ends sessions at their sessionExpirationTime: ERROR 401, then close with 1000, as the real
  * service does (the SDK answers a 401 by reconnecting with a fresh token). Sockets are kept in
- * one-second buckets checked by a single timer instead of a timer per socket.
+ * one-second buckets checked by a single timer instead of a timer per socket. The sweep runs one
+ * bucket behind, within about two seconds of expiry; until then a request on an expired session
+ * is answered by the message path, with that request's RequestId.
  */
 export class SessionExpiry {
   private readonly buckets = new Map<number, Set<ChatSocket>>();
@@ -18,20 +22,20 @@ export class SessionExpiry {
   }
 
   add(ws: ChatSocket, expiresAt: number): void {
-    const second = Math.ceil(expiresAt / 1000);
+    const second = bucketOf(expiresAt);
     let bucket = this.buckets.get(second);
     if (!bucket) this.buckets.set(second, (bucket = new Set()));
     bucket.add(ws);
   }
 
   remove(ws: ChatSocket, expiresAt: number): void {
-    const second = Math.ceil(expiresAt / 1000);
+    const second = bucketOf(expiresAt);
     const bucket = this.buckets.get(second);
     if (bucket?.delete(ws) && bucket.size === 0) this.buckets.delete(second);
   }
 
-  expire(ws: ChatSocket): void {
-    sendError(this.ctx, ws, new ChatError(401, 'The session has expired'), undefined);
+  expire(ws: ChatSocket, requestId: string | undefined): void {
+    sendError(this.ctx, ws, new ChatError(401, 'The session has expired'), requestId);
     closeSocket(ws, CLOSE.normal, 'Session expired', 'session_expired');
   }
 
@@ -40,7 +44,7 @@ export class SessionExpiry {
     for (const [second, bucket] of this.buckets) {
       if (second > current) continue;
       this.buckets.delete(second);
-      for (const ws of bucket) this.expire(ws);
+      for (const ws of bucket) this.expire(ws, undefined);
     }
   }
 

@@ -91,20 +91,20 @@ export function chatWebSocketBehavior(
     message: (ws, data, isBinary) => {
       const receivedAt = performance.now();
       const connection = ws.getUserData();
-      if (Date.now() >= connection.sessionExpiresAt) {
-        sessions.expire(ws);
-        return;
-      }
-      if (isBinary) {
-        settle(ws, 'invalid', undefined, new ChatError(400, 'Binary frames are not supported: send JSON text frames'));
-        return;
-      }
-      if (data.byteLength > MAX_REQUEST_BYTES) {
-        settle(ws, 'invalid', undefined, new ChatError(413, `The frame is ${data.byteLength} bytes, more than the ${MAX_REQUEST_BYTES}-byte limit`));
+      const expired = Date.now() >= connection.sessionExpiresAt;
+      if (isBinary || data.byteLength > MAX_REQUEST_BYTES) {
+        if (expired) sessions.expire(ws, undefined);
+        else if (isBinary) settle(ws, 'invalid', undefined, new ChatError(400, 'Binary frames are not supported: send JSON text frames'));
+        else settle(ws, 'invalid', undefined, new ChatError(413, `The frame is ${data.byteLength} bytes, more than the ${MAX_REQUEST_BYTES}-byte limit`));
         return;
       }
       // The ArrayBuffer is only valid during this callback: decode it now.
       const request = decodeRequest(Buffer.from(data).toString('utf8'));
+      if (expired) {
+        // The request fails as the session does, with its RequestId so the client knows which.
+        sessions.expire(ws, request.requestId);
+        return;
+      }
       switch (request.action) {
         case undefined:
           settle(ws, 'invalid', request.requestId, request.error);
