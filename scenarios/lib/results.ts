@@ -46,6 +46,8 @@ export interface TimelinePoint {
   target: number;
   sentPerSecond: number;
   deliveriesPerSecond: number;
+  /** End-to-end latency of the deliveries in this interval; absent in results written before it was recorded. */
+  p50Ms?: number;
   p99Ms: number;
   generatorCpuPercent: number;
 }

@@ -134,8 +134,8 @@ async function main(): Promise<number> {
       log: say,
     });
     const file = cli.out ?? defaultResultPath(profile.name, new Date(result.startedAt));
-    writeResult(file, result);
-    process.stdout.write(`${formatSummary(result)}\n  results       ${file}\n`);
+    const charts = writeResult(file, result);
+    process.stdout.write(`${formatSummary(result)}\n  results       ${file}\n  charts        ${charts}\n`);
     return result.passed ? 0 : 1;
   } finally {
     await server?.stop();

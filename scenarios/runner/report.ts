@@ -5,6 +5,7 @@ import { parseDurationMs } from '../lib/duration.ts';
 import { RESULTS_SCHEMA_VERSION, type RunResult, type StepResult, type TimelinePoint } from '../lib/results.ts';
 import type { Plan } from '../lib/schedule.ts';
 import { evaluateThresholds } from '../lib/thresholds.ts';
+import { renderHtmlReport } from './html-report.ts';
 import { percentilesOf, type RunAggregate } from './aggregate.ts';
 
 export interface ReportInput {
@@ -126,7 +127,11 @@ export function defaultResultPath(scenario: string, startedAt: Date): string {
   return path.join('results', `${scenario}-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
 }
 
-export function writeResult(file: string, result: RunResult): void {
+/** Writes the results JSON and, beside it, the same run as an HTML page of charts; returns the page's path. */
+export function writeResult(file: string, result: RunResult): string {
   mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  const page = file.replace(/\.json$/, '') + '.html';
+  writeFileSync(page, renderHtmlReport(result));
+  return page;
 }

@@ -181,13 +181,15 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       metrics.viewersTarget.set(t < plan.endMs ? plan.targetAt(Math.max(0, t)) : 0);
       metrics.generatorCpu.set(cpu);
       if (t >= 0) {
+        const latency = percentilesOf(aggregate.intervalLatency);
         timeline.push({
           t: Math.round(t / 100) / 10,
           viewers: connected,
           target: plan.targetAt(t),
           sentPerSecond: aggregate.interval.sent / seconds,
           deliveriesPerSecond: aggregate.interval.frames / seconds,
-          p99Ms: percentilesOf(aggregate.intervalLatency).p99,
+          p50Ms: latency.p50,
+          p99Ms: latency.p99,
           generatorCpuPercent: cpu * 100,
         });
       }

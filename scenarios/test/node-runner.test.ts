@@ -53,6 +53,16 @@ describe('node runner', () => {
     assert.match(output, /deliveries +expected/);
     for (const field of ['startedAt', 'durationSeconds', 'errors', 'generator'] as const) assert.ok(field in r, field);
     assert.equal(typeof r.generator.cpuPercent, 'number');
+    // Beside the JSON: the same run as charts, one line per series with a point per timeline entry.
+    const page = readFileSync(out.replace(/\.json$/, '.html'), 'utf8');
+    assert.match(output, new RegExp(`charts +${out.replace(/\.json$/, '.html').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    const connected = /<polyline data-series="connected"[^>]* points="([^"]*)"/.exec(page);
+    assert.ok(connected, 'the viewers chart has a connected line');
+    assert.equal(connected[1]!.split(' ').length, r.timeline.length);
+    for (const series of ['target', 'delivered/s', 'p50', 'p99', 'sent/s', 'generator CPU %']) {
+      assert.match(page, new RegExp(`<polyline data-series="${series.replace('/', '\\/')}"`), series);
+    }
+    assert.match(page, /chatstorm smoke: <span class="pass">PASSED<\/span>/);
   });
 
   it('targets another server with --url and serves exactly the contract’s chatstorm_load_* metrics while it runs', async (t) => {
