@@ -1,5 +1,6 @@
 import http from 'k6/http';
-import { ControlPlaneError, type ControlPlane, type RoomRef, type TokenRequest } from '../lib/ports.ts';
+import { createRoomBody, JsonControlPlane } from '../lib/json-control-plane.ts';
+import { ControlPlaneError, type RoomRef } from '../lib/ports.ts';
 
 // The control plane through k6/http: asynchronous calls during the run (a VU holds hundreds of
 // viewers and must not block on each token), synchronous ones in setup and teardown. chatstorm
@@ -12,10 +13,12 @@ function check<T>(operation: string, status: number, body: string | null, errorT
   throw new ControlPlaneError(operation, status, errorType ?? 'UnknownError', body ?? '');
 }
 
-export class K6ControlPlane implements ControlPlane {
-  constructor(private readonly base: string) {}
+export class K6ControlPlane extends JsonControlPlane {
+  constructor(private readonly base: string) {
+    super();
+  }
 
-  private async call<T>(operation: string, body: unknown): Promise<T> {
+  protected async call<T>(operation: string, body: unknown): Promise<T> {
     const res = await http.asyncRequest('POST', `${this.base}/${operation}`, JSON.stringify(body), {
       headers: HEADERS,
       tags: { name: operation },
@@ -23,40 +26,14 @@ export class K6ControlPlane implements ControlPlane {
     return check<T>(operation, res.status, res.body as string | null, res.headers['X-Amzn-Errortype']);
   }
 
+  /** setup() and teardown() run once per test, where blocking is what k6 expects. */
+  createRoomSync(name: string, maximumMessageRatePerSecond: number): RoomRef {
+    const room = this.callSync<{ arn: string; id: string }>('CreateRoom', createRoomBody(name, maximumMessageRatePerSecond));
+    return { arn: room.arn, id: room.id };
+  }
+
   callSync<T>(operation: string, body: unknown): T {
     const res = http.post(`${this.base}/${operation}`, JSON.stringify(body), { headers: HEADERS, tags: { name: operation } });
     return check<T>(operation, res.status, res.body as string | null, res.headers['X-Amzn-Errortype']);
-  }
-
-  createRoomSync(name: string, maximumMessageRatePerSecond: number): RoomRef {
-    const room = this.callSync<{ arn: string; id: string }>('CreateRoom', { name, maximumMessageRatePerSecond });
-    return { arn: room.arn, id: room.id };
-  }
-
-  async createRoom(name: string, maximumMessageRatePerSecond: number): Promise<RoomRef> {
-    const room = await this.call<{ arn: string; id: string }>('CreateRoom', { name, maximumMessageRatePerSecond });
-    return { arn: room.arn, id: room.id };
-  }
-
-  async createChatToken(r: TokenRequest): Promise<string> {
-    const out = await this.call<{ token: string }>('CreateChatToken', {
-      roomIdentifier: r.roomArn,
-      userId: r.userId,
-      capabilities: r.capabilities,
-      sessionDurationInMinutes: r.sessionDurationInMinutes,
-    });
-    return out.token;
-  }
-
-  async deleteMessage(roomArn: string, id: string, reason: string): Promise<void> {
-    await this.call('DeleteMessage', { roomIdentifier: roomArn, id, reason });
-  }
-
-  async disconnectUser(roomArn: string, userId: string, reason: string): Promise<void> {
-    await this.call('DisconnectUser', { roomIdentifier: roomArn, userId, reason });
-  }
-
-  async deleteRoom(roomArn: string): Promise<void> {
-    await this.call('DeleteRoom', { identifier: roomArn });
   }
 }

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
-import { ControlPlaneError, type ControlPlane, type RoomRef, type TokenRequest } from '../lib/ports.ts';
+import { JsonControlPlane } from '../lib/json-control-plane.ts';
+import { ControlPlaneError } from '../lib/ports.ts';
 
 // The IVS Chat control plane over plain HTTP (restJson1: POST /<Operation> with a JSON body).
 // chatstorm does not check SigV4 signatures, so plain requests are enough and cost far less per
@@ -8,18 +9,19 @@ import { ControlPlaneError, type ControlPlane, type RoomRef, type TokenRequest }
 // keep-alive pool rather than fetch: a token per connection means thousands of calls, and fetch's
 // per-request garbage showed up as generator memory per viewer.
 
-export class ChatstormControlPlane implements ControlPlane {
+export class ChatstormControlPlane extends JsonControlPlane {
   private readonly url: URL;
   private readonly agent: http.Agent;
   private readonly client: typeof http | typeof https;
 
   constructor(url: string, maxSockets = 64) {
+    super();
     this.url = new URL(url);
     this.client = this.url.protocol === 'https:' ? https : http;
     this.agent = new this.client.Agent({ keepAlive: true, maxSockets });
   }
 
-  private call<T>(operation: string, body: unknown): Promise<T> {
+  protected call<T>(operation: string, body: unknown): Promise<T> {
     const payload = JSON.stringify(body);
     return new Promise<T>((resolve, reject) => {
       const request = this.client.request(
@@ -63,32 +65,5 @@ export class ChatstormControlPlane implements ControlPlane {
 
   close(): void {
     this.agent.destroy();
-  }
-
-  async createRoom(name: string, maximumMessageRatePerSecond: number): Promise<RoomRef> {
-    const room = await this.call<{ arn: string; id: string }>('CreateRoom', { name, maximumMessageRatePerSecond });
-    return { arn: room.arn, id: room.id };
-  }
-
-  async createChatToken(r: TokenRequest): Promise<string> {
-    const out = await this.call<{ token: string }>('CreateChatToken', {
-      roomIdentifier: r.roomArn,
-      userId: r.userId,
-      capabilities: r.capabilities,
-      sessionDurationInMinutes: r.sessionDurationInMinutes,
-    });
-    return out.token;
-  }
-
-  async deleteMessage(roomArn: string, id: string, reason: string): Promise<void> {
-    await this.call('DeleteMessage', { roomIdentifier: roomArn, id, reason });
-  }
-
-  async disconnectUser(roomArn: string, userId: string, reason: string): Promise<void> {
-    await this.call('DisconnectUser', { roomIdentifier: roomArn, userId, reason });
-  }
-
-  async deleteRoom(roomArn: string): Promise<void> {
-    await this.call('DeleteRoom', { identifier: roomArn });
   }
 }
