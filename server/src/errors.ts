@@ -7,9 +7,6 @@ export interface ValidationField {
   message: string;
 }
 
-/** The enum of the real API has only ROOM; logging configurations report it too. */
-export type ResourceType = 'ROOM';
-
 export type ApiErrorType =
   | 'ValidationException'
   | 'AccessDeniedException'
@@ -60,6 +57,7 @@ export const apiErrors = {
   unknownOperation(method: string, path: string): ApiError {
     return new ApiError('ValidationException', `Unknown operation: ${method} ${path}`, { reason: 'UNKNOWN_OPERATION' });
   },
+  /** resourceType is always ROOM: the real API's enum has nothing else, so logging configurations report it too. */
   notFound(resourceId: string, what = 'Room'): ApiError {
     return new ApiError('ResourceNotFoundException', `${what} not found: ${resourceId}`, {
       resourceId,

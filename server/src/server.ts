@@ -19,7 +19,7 @@ import { RoomLabels } from './rooms/room-labels.ts';
 import { EmbeddedStore } from './store/embedded-store.ts';
 import { TokenBucket } from './token-bucket.ts';
 import { ChatTokenCipher } from './tokens/chat-token.ts';
-import { loadUws, UWS_FALLBACK_HELP, type UwsModule } from './uws.ts';
+import { loadUws, UWS_FALLBACK_HELP } from './uws.ts';
 
 export const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
@@ -98,8 +98,8 @@ export async function startServer(config: ChatstormConfig, log: Logger = createL
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      closeListen(uws, listenSocket);
-      if (metricsListenSocket) closeListen(uws, metricsListenSocket);
+      uws.us_listen_socket_close(listenSocket);
+      if (metricsListenSocket) uws.us_listen_socket_close(metricsListenSocket);
       for (const ws of [...rooms.allSockets()]) closeSocket(ws, CLOSE.goingAway, 'Server shutting down', 'shutdown');
       sessions.stop();
       backpressure.stop();
@@ -133,10 +133,6 @@ function listen(app: TemplatedApp, host: string, port: number): Promise<us_liste
       else reject(new Error(`cannot listen on ${host}:${port} (in use, or not an address of this machine)`));
     });
   });
-}
-
-function closeListen(uws: UwsModule, socket: us_listen_socket): void {
-  uws.us_listen_socket_close(socket);
 }
 
 function formatHost(host: string): string {

@@ -35,7 +35,7 @@ export class EmbeddedStore implements Store {
   private sweepTimer: NodeJS.Timeout | undefined;
 
   private constructor(
-    private readonly dataDir: string,
+    dataDir: string,
     private readonly persistUsedTokens: boolean,
     private readonly now: () => number,
   ) {
@@ -205,14 +205,5 @@ export class EmbeddedStore implements Store {
     clearInterval(this.sweepTimer);
     await this.file.save();
     await this.closeTokenLog();
-  }
-
-  /** For diagnostics and tests: how many token ids are remembered. */
-  get usedTokenCount(): number {
-    return this.usedTokens.size;
-  }
-
-  get directory(): string {
-    return this.dataDir;
   }
 }
