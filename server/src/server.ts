@@ -10,6 +10,7 @@ import { LocalFanout } from './fanout/local-fanout.ts';
 import { createLogger, type Logger } from './log.ts';
 import { BackpressureMonitor } from './messaging/backpressure-monitor.ts';
 import { CLOSE, closeSocket } from './messaging/connection.ts';
+import { DELETE_MESSAGE_RATE } from './messaging/moderation-events.ts';
 import { SessionExpiry } from './messaging/session-expiry.ts';
 import { chatWebSocketBehavior } from './messaging/websocket.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -63,7 +64,7 @@ export async function startServer(config: ChatstormConfig, log: Logger = createL
     chatLog: new ChatLog(config.dataDir, metrics),
     reviewer: new MessageReviewer(config.reviewTimeoutMs, metrics),
     apiQuotas: new ApiQuotas(config.limits.apiQuotas),
-    deleteMessageBudget: new TokenBucket(100),
+    deleteMessageBudget: new TokenBucket(DELETE_MESSAGE_RATE),
     connections: { count: 0 },
   };
   const sessions = new SessionExpiry(ctx);

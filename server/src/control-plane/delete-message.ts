@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { apiErrors } from '../errors.ts';
 import { ID_PATTERN } from '../ids.ts';
 import { broadcast } from '../messaging/broadcast.ts';
-import { deleteMessageEvent } from '../messaging/moderation-events.ts';
+import { DELETE_MESSAGE_RATE, deleteMessageEvent, takeDeleteMessageBudget } from '../messaging/moderation-events.ts';
 import { defineOperation } from './operation.ts';
 import { findRoom } from './resources.ts';
 import { logDestinationsOf } from './room-log-destinations.ts';
@@ -18,9 +18,8 @@ export const deleteMessage = defineOperation({
   }),
   async handle(ctx, input) {
     const room = await findRoom(ctx, input.roomIdentifier);
-    if (ctx.config.limits.apiQuotas && !ctx.deleteMessageBudget.take(100)) {
-      ctx.metrics.rateLimited.labels('delete_message_rate').inc();
-      throw apiErrors.throttled(room.id, 100, 'DeleteMessage rate of 100 per second (all rooms) is exceeded');
+    if (!takeDeleteMessageBudget(ctx)) {
+      throw apiErrors.throttled(room.id, DELETE_MESSAGE_RATE, `DeleteMessage rate of ${DELETE_MESSAGE_RATE} per second (all rooms) is exceeded`);
     }
     const event = deleteMessageEvent(input.id, input.reason, '');
     await broadcast(ctx, room.id, await logDestinationsOf(ctx, room), 'EVENT', event.frame);

@@ -30,8 +30,6 @@ export type ChatSocket = WebSocket<Connection>;
 export const CLOSE = {
   normal: 1000,
   goingAway: 1001,
-  policyViolation: 1008,
-  messageTooBig: 1009,
 } as const;
 
 export function closeSocket(ws: ChatSocket, code: number, message: string, reason: CloseReason): void {

@@ -5,7 +5,7 @@ import { Capability } from '../tokens/capabilities.ts';
 import { broadcast } from './broadcast.ts';
 import type { ChatSocket } from './connection.ts';
 import type { ChatRequest } from './decode-request.ts';
-import { deleteMessageEvent } from './moderation-events.ts';
+import { DELETE_MESSAGE_RATE, deleteMessageEvent, takeDeleteMessageBudget } from './moderation-events.ts';
 
 type DeleteMessageRequest = Extract<ChatRequest, { action: 'DELETE_MESSAGE' }>;
 
@@ -24,9 +24,8 @@ export async function deleteMessage(
     return new ChatError(403, 'The token does not grant the DELETE_MESSAGE capability');
   }
   if (!ID_PATTERN.test(request.id)) return new ChatError(400, 'Id must be a message id: 12 characters [a-zA-Z0-9]');
-  if (ctx.config.limits.apiQuotas && !ctx.deleteMessageBudget.take(100)) {
-    ctx.metrics.rateLimited.labels('delete_message_rate').inc();
-    return new ChatError(429, 'DeleteMessage rate of 100 per second (all rooms) is exceeded');
+  if (!takeDeleteMessageBudget(ctx)) {
+    return new ChatError(429, `DeleteMessage rate of ${DELETE_MESSAGE_RATE} per second (all rooms) is exceeded`);
   }
   const { frame } = deleteMessageEvent(request.id, request.reason, request.requestId);
   await broadcast(ctx, connection.room.id, connection.room.settings.logDestinations, 'EVENT', frame);

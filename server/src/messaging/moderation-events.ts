@@ -1,3 +1,4 @@
+import type { Context } from '../context.ts';
 import { newId } from '../ids.ts';
 import { eventFrame } from './frames.ts';
 
@@ -23,4 +24,14 @@ export function disconnectUserEvent(userId: string, reason: string | undefined, 
     id,
     frame: eventFrame({ id, requestId, eventName: 'aws:DISCONNECT_USER', attributes, sendTime: new Date().toISOString() }),
   };
+}
+
+/** DeleteMessage across all rooms, HTTP and WebSocket together (the real quota), unless quotas are off. */
+export const DELETE_MESSAGE_RATE = 100;
+
+/** True when one more DeleteMessage may go out now; a refusal is counted here, answered by the caller in its own protocol. */
+export function takeDeleteMessageBudget(ctx: Context): boolean {
+  if (!ctx.config.limits.apiQuotas || ctx.deleteMessageBudget.take(DELETE_MESSAGE_RATE)) return true;
+  ctx.metrics.rateLimited.labels('delete_message_rate').inc();
+  return false;
 }
