@@ -61,7 +61,7 @@ export async function startServer(config: ChatstormConfig, log: Logger = createL
     rooms,
     tokens,
     arns,
-    chatLog: new ChatLog(config.dataDir, metrics),
+    chatLog: new ChatLog(config.dataDir, metrics, log),
     reviewer: new MessageReviewer(config.reviewTimeoutMs, metrics),
     apiQuotas: new ApiQuotas(config.limits.apiQuotas),
     deleteMessageBudget: new TokenBucket(DELETE_MESSAGE_RATE),

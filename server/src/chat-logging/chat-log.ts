@@ -1,5 +1,6 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
+import type { Logger } from '../log.ts';
 import type { FrameType, Metrics } from '../metrics.ts';
 import { destinationDirectory, type LogDestination } from './destinations.ts';
 
@@ -23,6 +24,7 @@ export class ChatLog {
   constructor(
     private readonly dataDir: string,
     private readonly metrics: Metrics,
+    private readonly log: Logger,
   ) {
     this.sweepTimer = setInterval(() => this.closeIdle(), IDLE_CLOSE_MS);
     this.sweepTimer.unref();
@@ -33,26 +35,36 @@ export class ChatLog {
     const line = `{"event_timestamp":"${new Date().toISOString()}","type":"${type}","version":"1.0","payload":${frame}}\n`;
     const now = Date.now();
     for (const destination of destinations) {
-      const path = join(destinationDirectory(this.dataDir, destination), `${roomId}.jsonl`);
-      let file = this.files.get(path);
-      if (!file) {
-        mkdirSync(destinationDirectory(this.dataDir, destination), { recursive: true });
-        file = { stream: createWriteStream(path, { flags: 'a' }), lastWrite: now };
-        file.stream.on('error', () => this.files.delete(path));
-        this.files.set(path, file);
-      }
+      // Keyed without building the path: the path is worked out only when a file is opened.
+      const key = `${destination.kind}\n${destination.name}\n${roomId}`;
+      let file = this.files.get(key);
+      if (!file) file = this.open(key, destination, roomId, now);
       file.stream.write(line);
       file.lastWrite = now;
       this.metrics.chatLogRecords.labels(destination.kind).inc();
     }
   }
 
+  private open(key: string, destination: LogDestination, roomId: string, now: number): OpenFile {
+    const directory = destinationDirectory(this.dataDir, destination);
+    const path = join(directory, `${roomId}.jsonl`);
+    mkdirSync(directory, { recursive: true });
+    const file = { stream: createWriteStream(path, { flags: 'a' }), lastWrite: now };
+    file.stream.on('error', (err) => {
+      // Records after a write error are lost for this file: say so loudly, and reopen on the next record.
+      this.log.error({ err, path }, 'chat log write failed');
+      if (this.files.get(key) === file) this.files.delete(key);
+    });
+    this.files.set(key, file);
+    return file;
+  }
+
   private closeIdle(): void {
     const cutoff = Date.now() - IDLE_CLOSE_MS;
-    for (const [path, file] of this.files) {
+    for (const [key, file] of this.files) {
       if (file.lastWrite < cutoff) {
         file.stream.end();
-        this.files.delete(path);
+        this.files.delete(key);
       }
     }
   }
