@@ -54,6 +54,10 @@ export type FrameType = (typeof FRAME_TYPES)[number];
 export const SLOW_CONSUMER_ACTIONS = ['closed'] as const;
 export type SlowConsumerAction = (typeof SLOW_CONSUMER_ACTIONS)[number];
 
+/** The files the server writes at run time (temporary files count as the file they replace). */
+export const STORAGE_FILES = ['store', 'token_log', 'chat_log'] as const;
+export type StorageFile = (typeof STORAGE_FILES)[number];
+
 // From 50 µs (one publish to a small room) to 10 s (a handshake or review stuck behind a saturated
 // event loop): the tail is what the alerts and heatmaps are about, so it must not fall into +Inf.
 const LATENCY_BUCKETS = [
@@ -276,6 +280,12 @@ export function createMetrics(options: { uwsFallback: boolean; version: string }
       labelNames: ['destination'] as const,
       registers: [registry],
     }),
+    storageWriteErrors: new Counter({
+      name: 'chatstorm_storage_write_errors_total',
+      help: 'Failed writes to the data dir, by file (store.json, used-tokens.log, chat logs); what they carried was refused with a 500.',
+      labelNames: ['file'] as const,
+      registers: [registry],
+    }),
   };
 
   m.buildInfo.labels(options.version, process.version).set(1);
@@ -296,6 +306,7 @@ export function createMetrics(options: { uwsFallback: boolean; version: string }
   for (const outcome of REVIEW_OUTCOMES) m.reviews.labels(outcome).inc(0);
   for (const limit of RATE_LIMITS) m.rateLimited.labels(limit).inc(0);
   for (const action of SLOW_CONSUMER_ACTIONS) m.slowConsumers.labels(action).inc(0);
+  for (const file of STORAGE_FILES) m.storageWriteErrors.labels(file).inc(0);
   return m;
 }
 

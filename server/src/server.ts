@@ -18,6 +18,7 @@ import { MessageReviewer } from './review/review-message.ts';
 import { LiveRooms } from './rooms/live-rooms.ts';
 import { RoomLabels } from './rooms/room-labels.ts';
 import { EmbeddedStore } from './store/embedded-store.ts';
+import { writeHealths } from './store/write-health.ts';
 import { TokenBucket } from './token-bucket.ts';
 import { ChatTokenCipher } from './tokens/chat-token.ts';
 import { loadUws, UWS_FALLBACK_HELP } from './uws.ts';
@@ -47,7 +48,8 @@ export async function startServer(config: ChatstormConfig, log: Logger = createL
   }
 
   const metrics = createMetrics({ uwsFallback: !native, version: VERSION });
-  const store = await EmbeddedStore.open(config.dataDir, { persistUsedTokens: config.persistUsedTokens });
+  const health = writeHealths(metrics, log);
+  const store = await EmbeddedStore.open(config.dataDir, { persistUsedTokens: config.persistUsedTokens, health });
   const tokens = await ChatTokenCipher.load(config.dataDir, config.tokenKey);
   const arns = new ArnFormat(config.region, config.accountId);
   const app = uws.App();
@@ -61,7 +63,7 @@ export async function startServer(config: ChatstormConfig, log: Logger = createL
     rooms,
     tokens,
     arns,
-    chatLog: new ChatLog(config.dataDir, metrics, log),
+    chatLog: new ChatLog(config.dataDir, metrics, health.chat_log),
     reviewer: new MessageReviewer(config.reviewTimeoutMs, metrics),
     apiQuotas: new ApiQuotas(config.limits.apiQuotas),
     deleteMessageBudget: new TokenBucket(DELETE_MESSAGE_RATE),

@@ -4,6 +4,7 @@ import type { Context } from '../context.ts';
 import { ApiError, apiErrors } from '../errors.ts';
 import { API_QUOTAS } from './api-quotas.ts';
 import { BodyTooLargeError, readBody } from '../http/read-body.ts';
+import { StorageWriteError } from '../store/write-health.ts';
 import { createChatToken } from './create-chat-token.ts';
 import { createLoggingConfiguration } from './create-logging-configuration.ts';
 import { createRoom } from './create-room.ts';
@@ -125,7 +126,8 @@ function handleApiRequest(ctx: Context, res: HttpResponse, req: HttpRequest): vo
       if (error instanceof ApiError) apiError = error;
       else if (error instanceof BodyTooLargeError) apiError = apiErrors.validation(`The request body exceeds ${error.limit} bytes`);
       else {
-        ctx.log.error({ err: error, operation: operation.name }, 'operation failed');
+        // A failed write is logged once per burst where it happens, not once per request.
+        if (!(error instanceof StorageWriteError)) ctx.log.error({ err: error, operation: operation.name }, 'operation failed');
         apiError = apiErrors.internal();
       }
       finish(apiError.status);

@@ -3,8 +3,9 @@ import type { Context } from '../context.ts';
 import type { FrameType } from '../metrics.ts';
 
 /**
- * Sends a frame to everyone in the room and records it at the room's logging destinations.
- * Logged once, by the node where it originates, however many nodes deliver it.
+ * Records a frame at the room's logging destinations, then sends it to everyone in the room.
+ * Logged once, by the node where it originates, however many nodes deliver it. Logged first so
+ * that a frame that cannot be logged is not delivered: the request fails with a 500 instead.
  */
 export async function broadcast(
   ctx: Context,
@@ -13,6 +14,7 @@ export async function broadcast(
   type: FrameType,
   frame: string,
 ): Promise<void> {
+  const logged = ctx.chatLog.append(logDestinations, roomId, type, frame);
+  if (logged) await logged;
   await ctx.fanout.publish(roomId, frame, type);
-  ctx.chatLog.append(logDestinations, roomId, type, frame);
 }

@@ -1,6 +1,7 @@
 import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
 import type { Context } from '../context.ts';
 import type { HandshakeOutcome } from '../metrics.ts';
+import { StorageWriteError } from '../store/write-health.ts';
 import { senderJson } from './frames.ts';
 import type { Connection } from './connection.ts';
 
@@ -93,7 +94,9 @@ export function handleUpgrade(ctx: Context, res: HttpResponse, req: HttpRequest,
     ctx.metrics.tokensUsed.inc();
     res.cork(() => res.upgrade(connection, key, token, extensions, context));
   })().catch((error: unknown) => {
-    ctx.log.error({ err: error }, 'handshake failed');
+    // A used-token record that cannot be written refuses the handshake rather than accept a token
+    // that could be replayed after a restart; that failure is logged once per burst where it happens.
+    if (!(error instanceof StorageWriteError)) ctx.log.error({ err: error }, 'handshake failed');
     refuse(STATUS.internal, 'error', 'Internal error during the handshake');
   });
 }

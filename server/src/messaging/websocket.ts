@@ -2,6 +2,7 @@ import type { CompressOptions, WebSocketBehavior } from 'uWebSockets.js';
 import type { Context } from '../context.ts';
 import { ChatError } from '../errors.ts';
 import type { CloseReason, WsActionLabel } from '../metrics.ts';
+import { StorageWriteError } from '../store/write-health.ts';
 import { CLOSE, type ChatSocket, type Connection } from './connection.ts';
 import { decodeRequest } from './decode-request.ts';
 import { deleteMessage } from './delete-message.ts';
@@ -54,7 +55,8 @@ export function chatWebSocketBehavior(
     }
   };
   const fail = (ws: ChatSocket, action: WsActionLabel, requestId: string | undefined) => (err: unknown) => {
-    ctx.log.error({ err, action }, 'request failed');
+    // A failed write is logged once per burst where it happens, not once per request.
+    if (!(err instanceof StorageWriteError)) ctx.log.error({ err, action }, 'request failed');
     settle(ws, action, requestId, new ChatError(500, 'Internal error'));
   };
 

@@ -1,13 +1,13 @@
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
-interface Deferred {
+export interface Deferred {
   promise: Promise<void>;
   resolve(): void;
   reject(error: unknown): void;
 }
 
-function deferred(): Deferred {
+export function deferred(): Deferred {
   let resolve!: () => void;
   let reject!: (error: unknown) => void;
   const promise = new Promise<void>((res, rej) => {
@@ -17,11 +17,21 @@ function deferred(): Deferred {
   return { promise, resolve, reject };
 }
 
+/** What the owner of an AtomicFile learns about each write. */
+export interface AtomicFileEvents {
+  written(): void;
+  /** Returns the error the failed saves reject with. */
+  failed(error: unknown): unknown;
+}
+
 /**
  * A file replaced atomically: write a temporary file, fsync it, rename it over the old one, fsync
  * the directory. A crash at any point leaves either the old or the new content, never a torn
  * file. Saves that arrive while a write runs are coalesced into one more write, which takes its
  * snapshot when it starts, so every caller's change is on disk when its promise resolves.
+ * When a write fails, the saves queued behind it fail with it: their changes were made on top of
+ * the failed one (the owner's memory holds both), so none of them may be acknowledged, and the
+ * owner rolls its memory back to what the last good write holds (events.failed).
  */
 export class AtomicFile {
   private pending: Deferred | undefined;
@@ -30,6 +40,7 @@ export class AtomicFile {
   constructor(
     readonly path: string,
     private readonly snapshot: () => string,
+    private readonly events: AtomicFileEvents = { written() {}, failed: (error) => error },
   ) {}
 
   async read(): Promise<string | undefined> {
@@ -55,9 +66,14 @@ export class AtomicFile {
       this.pending = undefined;
       try {
         await writeAtomically(this.path, this.snapshot());
+        this.events.written();
         batch.resolve();
       } catch (error) {
-        batch.reject(error);
+        const queued = this.pending as Deferred | undefined;
+        this.pending = undefined;
+        const reason = this.events.failed(error);
+        batch.reject(reason);
+        queued?.reject(reason);
       }
     }
     this.running = false;
@@ -89,14 +105,20 @@ export async function writeAtomically(path: string, content: string): Promise<vo
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
   const temporary = `${path}.${process.pid}.tmp`;
-  const file = await open(temporary, 'w', 0o600);
   try {
-    await file.writeFile(content, 'utf8');
-    await file.sync();
-  } finally {
-    await file.close();
+    const file = await open(temporary, 'w', 0o600);
+    try {
+      await file.writeFile(content, 'utf8');
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(temporary, path);
+  } catch (error) {
+    // A failed write must not leave its temporary behind (a full disk would stay full).
+    await rm(temporary, { force: true }).catch(() => undefined);
+    throw error;
   }
-  await rename(temporary, path);
   const directory = await open(dir, 'r');
   try {
     await directory.sync();

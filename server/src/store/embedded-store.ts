@@ -1,9 +1,10 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LoggingConfiguration, Room } from '../rooms/room.ts';
-import { AtomicFile, removeStaleTemporaries, writeAtomically } from './atomic-file.ts';
+import { AppendFile } from './append-file.ts';
+import { AtomicFile, removeStaleTemporaries } from './atomic-file.ts';
 import type { Store } from './store.ts';
+import { writeHealths, type WriteHealth } from './write-health.ts';
 
 interface StoreFile {
   version: 1;
@@ -16,46 +17,63 @@ const TOKEN_SWEEP_INTERVAL_MS = 60_000;
 /**
  * The single-node store: state in memory, persisted under the data dir.
  * - rooms and logging configurations (tags included) in store.json, replaced atomically on
- *   every change; a control-plane call returns only once its change is on disk.
+ *   every change; a control-plane call returns only once its change is on disk (fsynced). A change
+ *   whose write fails is undone in memory and the call fails, so nobody sees it afterwards.
  * - used chat-token ids appended to used-tokens.log (one "<id> <expiresAt>" line each), so a token
- *   stays single-use across a restart. Appends are buffered, not fsynced per handshake: a crash
- *   can forget the last few milliseconds of handshakes, a trade made for connection throughput.
- *   Expired ids are swept from memory every minute and the log is compacted when mostly stale.
+ *   stays single-use across a restart. A handshake is accepted only once its line is written to
+ *   the OS (batched per burst, not fsynced: a killed process forgets nothing, a power loss may
+ *   forget the last moments of handshakes, a trade made for connection throughput); if the line
+ *   cannot be written the handshake fails. Expired ids are swept from memory every minute and the
+ *   log is compacted when mostly stale.
  */
 export class EmbeddedStore implements Store {
   private readonly rooms = new Map<string, Room>();
   private readonly loggingConfigurations = new Map<string, LoggingConfiguration>();
   private readonly usedTokens = new Map<string, number>();
   private readonly file: AtomicFile;
-  private readonly tokenLogPath: string;
-  private tokenLog: WriteStream | undefined;
+  private readonly tokenLog: AppendFile;
+  /** How to undo each change not yet known to be on disk, oldest first. */
+  private undo: Array<() => void> = [];
+  /** How many of `undo` the store.json write under way covers. */
+  private undoCovered = 0;
   private tokenLogLines = 0;
-  private tokenLogCorked = false;
-  private compacting: string[] | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     dataDir: string,
     private readonly persistUsedTokens: boolean,
     private readonly now: () => number,
+    health: Record<'store' | 'token_log', WriteHealth>,
   ) {
-    this.file = new AtomicFile(join(dataDir, 'store.json'), () => this.serialize());
-    this.tokenLogPath = join(dataDir, 'used-tokens.log');
+    this.file = new AtomicFile(join(dataDir, 'store.json'), () => this.serialize(), {
+      written: () => {
+        this.undo.splice(0, this.undoCovered);
+        this.undoCovered = 0;
+        health.store.succeeded();
+      },
+      failed: (error) => {
+        for (let i = this.undo.length - 1; i >= 0; i--) this.undo[i]!();
+        this.undo = [];
+        this.undoCovered = 0;
+        return health.store.failed(this.file.path, error);
+      },
+    });
+    this.tokenLog = new AppendFile(join(dataDir, 'used-tokens.log'), health.token_log);
   }
 
   static async open(
     dataDir: string,
-    options: { persistUsedTokens?: boolean; now?: () => number } = {},
+    options: { persistUsedTokens?: boolean; now?: () => number; health?: Record<'store' | 'token_log', WriteHealth> } = {},
   ): Promise<EmbeddedStore> {
     await mkdir(dataDir, { recursive: true });
-    const store = new EmbeddedStore(dataDir, options.persistUsedTokens ?? true, options.now ?? Date.now);
+    const store = new EmbeddedStore(dataDir, options.persistUsedTokens ?? true, options.now ?? Date.now, options.health ?? writeHealths());
     await store.load();
     return store;
   }
 
   private async load(): Promise<void> {
     await removeStaleTemporaries(this.file.path);
-    await removeStaleTemporaries(this.tokenLogPath);
+    await removeStaleTemporaries(this.tokenLog.path);
     const text = await this.file.read();
     if (text !== undefined) {
       let data: StoreFile;
@@ -71,7 +89,7 @@ export class EmbeddedStore implements Store {
       }
     }
     if (this.persistUsedTokens) {
-      const log = await new AtomicFile(this.tokenLogPath, () => '').read();
+      const log = await new AtomicFile(this.tokenLog.path, () => '').read();
       const now = this.now();
       for (const line of log?.split('\n') ?? []) {
         const [id, expiresAt] = line.split(' ');
@@ -86,6 +104,7 @@ export class EmbeddedStore implements Store {
   }
 
   private serialize(): string {
+    this.undoCovered = this.undo.length;
     const data: StoreFile = {
       version: 1,
       rooms: [...this.rooms.values()],
@@ -108,13 +127,12 @@ export class EmbeddedStore implements Store {
   }
 
   async putRoom(room: Room): Promise<void> {
-    this.rooms.set(room.id, structuredClone(room));
-    await this.file.save();
+    await this.change(this.rooms, room.id, structuredClone(room));
   }
 
   async deleteRoom(id: string): Promise<boolean> {
-    if (!this.rooms.delete(id)) return false;
-    await this.file.save();
+    if (!this.rooms.has(id)) return false;
+    await this.change(this.rooms, id, undefined);
     return true;
   }
 
@@ -128,40 +146,40 @@ export class EmbeddedStore implements Store {
   }
 
   async putLoggingConfiguration(configuration: LoggingConfiguration): Promise<void> {
-    this.loggingConfigurations.set(configuration.id, structuredClone(configuration));
-    await this.file.save();
+    await this.change(this.loggingConfigurations, configuration.id, structuredClone(configuration));
   }
 
   async deleteLoggingConfiguration(id: string): Promise<boolean> {
-    if (!this.loggingConfigurations.delete(id)) return false;
-    await this.file.save();
+    if (!this.loggingConfigurations.has(id)) return false;
+    await this.change(this.loggingConfigurations, id, undefined);
     return true;
+  }
+
+  /** Applies a change in memory at once (later calls build on it) and resolves once it is on disk. */
+  private change<T>(map: Map<string, T>, id: string, value: T | undefined): Promise<void> {
+    const previous = map.get(id);
+    if (value === undefined) map.delete(id);
+    else map.set(id, value);
+    this.undo.push(() => {
+      if (previous === undefined) map.delete(id);
+      else map.set(id, previous);
+    });
+    return this.file.save();
   }
 
   async consumeToken(tokenId: string, expiresAt: number): Promise<boolean> {
     if (this.usedTokens.has(tokenId)) return false;
     this.usedTokens.set(tokenId, expiresAt);
-    if (this.persistUsedTokens) this.appendTokenLine(`${tokenId} ${expiresAt}\n`);
-    return true;
-  }
-
-  private appendTokenLine(line: string): void {
-    if (this.compacting) {
-      this.compacting.push(line);
-      return;
+    if (!this.persistUsedTokens) return true;
+    try {
+      await this.tokenLog.append(`${tokenId} ${expiresAt}\n`);
+    } catch (error) {
+      // The handshake fails, so the token was not used: it may be tried again.
+      this.usedTokens.delete(tokenId);
+      throw error;
     }
-    const log = (this.tokenLog ??= createWriteStream(this.tokenLogPath, { flags: 'a' }));
-    // Handshakes come in bursts: gather one event-loop turn of lines into a single write.
-    if (!this.tokenLogCorked) {
-      log.cork();
-      this.tokenLogCorked = true;
-      setImmediate(() => {
-        this.tokenLogCorked = false;
-        log.uncork();
-      });
-    }
-    log.write(line);
     this.tokenLogLines++;
+    return true;
   }
 
   private sweepTokens(): void {
@@ -170,40 +188,26 @@ export class EmbeddedStore implements Store {
       if (expiresAt <= now) this.usedTokens.delete(id);
     }
     if (this.persistUsedTokens && this.tokenLogLines > 2 * this.usedTokens.size + 10_000) {
-      void this.compactTokenLog();
+      // A failed compaction is counted and logged by the file's health; the old log stays valid.
+      this.compactTokenLog().catch(() => undefined);
     }
   }
 
-  /** Rewrites the log with only live ids; lines that arrive meanwhile wait and follow. */
+  /** Rewrites the log with only live ids; lines appended meanwhile follow. */
   private async compactTokenLog(): Promise<void> {
-    if (this.compacting) return;
-    this.compacting = [];
-    try {
-      await this.closeTokenLog();
+    await this.tokenLog.replace(() => {
       let content = '';
       for (const [id, expiresAt] of this.usedTokens) content += `${id} ${expiresAt}\n`;
-      await writeAtomically(this.tokenLogPath, content);
       this.tokenLogLines = this.usedTokens.size;
-    } finally {
-      const waiting = this.compacting;
-      this.compacting = undefined;
-      for (const line of waiting) this.appendTokenLine(line);
-    }
-  }
-
-  private closeTokenLog(): Promise<void> {
-    const stream = this.tokenLog;
-    this.tokenLog = undefined;
-    if (!stream) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      stream.once('error', reject);
-      stream.end(() => resolve());
+      return content;
     });
   }
 
   async close(): Promise<void> {
     clearInterval(this.sweepTimer);
-    await this.file.save();
-    await this.closeTokenLog();
+    // Every acknowledged change is on disk already; this waits for the writes still under way,
+    // whose failure has been reported to their callers.
+    await this.file.save().catch(() => undefined);
+    await this.tokenLog.close();
   }
 }
