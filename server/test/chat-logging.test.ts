@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CreateLoggingConfigurationCommand, UpdateLoggingConfigurationCommand } from '@aws-sdk/client-ivschat';
 import { test } from 'node:test';
-import { connectChatRoom, createRoom, DeleteMessageRequest, SendMessageRequest } from './support/chat.ts';
+import { connectChatRoom, createRoom, createToken, DeleteMessageRequest, SendMessageRequest } from './support/chat.ts';
+import { RawChatSocket } from './support/raw-socket.ts';
 import { startTestServer } from './support/server.ts';
 
 interface LogRecord {
@@ -13,7 +16,7 @@ interface LogRecord {
   payload: Record<string, unknown>;
 }
 
-/** Records are written through a buffered stream: poll (bounded) until `count` are on disk. */
+/** Reads the records on disk, polling (bounded) until `count` are there. */
 async function readRecords(path: string, count: number): Promise<LogRecord[]> {
   const deadline = Date.now() + 5000;
   for (;;) {
@@ -70,6 +73,66 @@ test('a room with a logging configuration records every message and event as the
     assert.deepEqual(dots.map((r) => r.payload.Content), ['dots']);
     alice.disconnect();
     viewer.disconnect();
+  } finally {
+    await server.stop();
+  }
+});
+
+test('nothing on the path of a message touches the data dir synchronously (no *Sync call blocks the event loop)', async () => {
+  const server = await startTestServer();
+  // Every synchronous fs function is wrapped, and the ES-module bindings of node:fs are re-synced
+  // so that `import { mkdirSync } from 'node:fs'` in the server sees the wrapper too. Only calls on
+  // the data dir count: the test runner and the TypeScript loader may read their own files.
+  const fsModule = fs as unknown as Record<string, unknown>;
+  const originals = new Map<string, (...args: unknown[]) => unknown>();
+  const syncCalls: string[] = [];
+  for (const [name, value] of Object.entries(fsModule)) {
+    if (!name.endsWith('Sync') || typeof value !== 'function') continue;
+    const original = value as (...args: unknown[]) => unknown;
+    originals.set(name, original);
+    fsModule[name] = function (this: unknown, ...args: unknown[]) {
+      if (String(args[0]).startsWith(server.dataDir)) syncCalls.push(`${name}(${String(args[0])})`);
+      return original.apply(this, args);
+    };
+  }
+  syncBuiltinESMExports();
+  try {
+    const configuration = await server.client.send(
+      new CreateLoggingConfigurationCommand({ name: 'audit', destinationConfiguration: { s3: { bucketName: 'sync-check' } } }),
+    );
+    const { arn, id } = await createRoom(server, { loggingConfigurationIdentifiers: [configuration.arn!] });
+    const sender = await connectChatRoom(server, arn, 'sender', ['SEND_MESSAGE']);
+    await sender.sendMessage(new SendMessageRequest('opens the log file and its directory'));
+    await server.client.send(
+      new UpdateLoggingConfigurationCommand({ identifier: configuration.arn!, destinationConfiguration: { firehose: { deliveryStreamName: 'moved' } } }),
+    );
+    await sender.sendMessage(new SendMessageRequest('opens another'));
+    sender.disconnect();
+    assert.equal((await readRecords(join(server.dataDir, 'logs', 'firehose', 'moved', `${id}.jsonl`), 1)).length, 1);
+  } finally {
+    for (const [name, original] of originals) fsModule[name] = original;
+    syncBuiltinESMExports();
+    await server.stop();
+  }
+  assert.deepEqual(syncCalls, []);
+});
+
+test('messages sent back to back while the log file is being opened are logged and delivered in the order sent', async () => {
+  const server = await startTestServer();
+  try {
+    const configuration = await server.client.send(
+      new CreateLoggingConfigurationCommand({ name: 'order', destinationConfiguration: { s3: { bucketName: 'order-check' } } }),
+    );
+    const { arn, id } = await createRoom(server, { loggingConfigurationIdentifiers: [configuration.arn!], maximumMessageRatePerSecond: 100 });
+    const sender = await RawChatSocket.connect(server.wsUrl, (await createToken(server, arn, 'sender')).token);
+    const sent = Array.from({ length: 30 }, (_, i) => `m${i}`);
+    // All in one go: the first record waits for the directory and the file, the rest queue behind it.
+    for (const content of sent) sender.send(JSON.stringify({ Action: 'SEND_MESSAGE', RequestId: content, Content: content }));
+    await sender.waitFor((frame) => frame.Type === 'MESSAGE' && frame.Content === sent.at(-1));
+    assert.deepEqual(sender.frames.filter((frame) => frame.Type === 'MESSAGE').map((frame) => frame.Content), sent);
+    const records = await readRecords(join(server.dataDir, 'logs', 's3', 'order-check', `${id}.jsonl`), sent.length);
+    assert.deepEqual(records.map((record) => record.payload.Content), sent);
+    sender.close();
   } finally {
     await server.stop();
   }
