@@ -27,6 +27,10 @@ function positiveInteger(name: string, text: string): number {
   return value;
 }
 
+// Exiting runs the harness's exit hook, which kills the server it has up.
+process.once('SIGINT', () => process.exit(130));
+process.once('SIGTERM', () => process.exit(143));
+
 const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : positiveInteger('seed', values.seed);
 const kills = positiveInteger('kills', values.kills!);
 const writers = Math.max(1, positiveInteger('writers', values.writers!));

@@ -88,13 +88,26 @@ interface ServerProcess {
   exited: Promise<void>;
 }
 
+// A harness stopped by a signal must not leave its server running: the CLI exits on SIGINT and
+// SIGTERM, and this kills whatever server is up as the process exits.
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
 async function startServerProcess(dataDir: string): Promise<ServerProcess> {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', MAIN, '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--bench', '--log-level', 'info'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  live.add(child);
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      live.delete(child);
+      resolve();
+    }),
+  );
   let output = '';
   child.stderr!.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
   try {
