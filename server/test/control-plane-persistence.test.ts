@@ -148,13 +148,13 @@ describe('the store file is never left torn', () => {
     }
   });
 
-  test('SIGKILL at random moments during CreateRoom, UpdateRoom and TagResource calls loses no acknowledged change', async (t) => {
+  test('SIGKILL at random moments during CreateRoom, UpdateRoom, TagResource calls and handshakes loses no acknowledged change', async (t) => {
     // A short run of `npm run crash-safety` (a real server process, killed and restarted on the
     // same data dir). The kill moments come from the seed, printed so a failure can be replayed.
     const seed = Math.floor(Math.random() * 2 ** 31);
     t.diagnostic(`crash-safety seed ${seed} (replay: npm run crash-safety -- --kills 3 --seed ${seed})`);
     const result = await runCrashSafety({ kills: 3, seed });
-    t.diagnostic(`kills ${result.kills}, acknowledged ${result.acknowledged}, lost ${result.lost}`);
+    t.diagnostic(`kills ${result.kills}, acknowledged ${result.acknowledged} (${result.handshakes} handshakes), lost ${result.lost}`);
     assert.ok(result.acknowledged >= 3, `changes were acknowledged before the kills (${result.acknowledged})`);
     assert.equal(result.lost, 0, `seed ${seed}: acknowledged changes lost:\n${result.lostExamples.join('\n')}`);
   });

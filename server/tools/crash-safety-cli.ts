@@ -56,7 +56,7 @@ await writeFile(file, `${JSON.stringify({ at, node: process.version, ...result }
 
 process.stdout.write(
   `\nkills done            ${result.kills}\n` +
-    `changes acknowledged  ${result.acknowledged}\n` +
+    `changes acknowledged  ${result.acknowledged} (of which ${result.handshakes} accepted handshakes)\n` +
     `changes lost          ${result.lost}${result.lost === 0 ? '' : '   <-- FAIL'}\n` +
     `in flight, written    ${result.inFlightFoundWritten} (unacknowledged changes found on disk: allowed)\n` +
     `rooms at the end      ${result.rooms}\n` +

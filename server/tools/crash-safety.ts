@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
 import {
+  CreateChatTokenCommand,
   CreateRoomCommand,
   IvschatClient,
   ListRoomsCommand,
@@ -15,6 +17,9 @@ import {
 // SIGKILL at random moments during a stream of CreateRoom / UpdateRoom / TagResource calls, the
 // server restarted on the same data dir each time: every change acknowledged before a kill must
 // be there after the restart. Used by `npm run crash-safety` and by a short run in npm test.
+//
+// Beside them, one writer makes chat tokens and connects with them: a handshake accepted before a
+// kill must be refused as reused after the restart (the used-token log is a change too).
 //
 // Each writer owns its rooms and calls one at a time, so a room has at most one change in flight
 // when the kill lands: after the restart each field (the name, each tag) must hold the value of
@@ -52,6 +57,8 @@ export interface CrashSafetyResult {
   writers: number;
   acknowledged: number;
   lost: number;
+  /** Of `acknowledged`, handshakes accepted (each must be refused as reused after a restart). */
+  handshakes: number;
   /** Up to 20 descriptions of lost changes, for the failure message. */
   lostExamples: string[];
   /** Changes in flight at a kill that were found written after the restart (allowed). */
@@ -134,6 +141,23 @@ async function startServerProcess(dataDir: string): Promise<ServerProcess> {
   }
 }
 
+/** The HTTP status of the upgrade: 101 when it was accepted (the socket is then closed). */
+function handshake(url: string, token: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url.replace(/^http/, 'ws'), [token], { perMessageDeflate: false });
+    socket.once('open', () => {
+      socket.close();
+      resolve(101);
+    });
+    socket.once('unexpected-response', (_request, response) => {
+      response.resume();
+      socket.terminate();
+      resolve(response.statusCode ?? 0);
+    });
+    socket.once('error', reject);
+  });
+}
+
 function clientFor(url: string): IvschatClient {
   return new IvschatClient({
     endpoint: url,
@@ -199,17 +223,27 @@ export async function runCrashSafety(options: CrashSafetyOptions): Promise<Crash
   const owned: RoomModel[][] = Array.from({ length: writers }, () => []);
   const lostExamples: string[] = [];
   let acknowledged = 0;
+  let handshakes = 0;
   let lost = 0;
   let inFlightFoundWritten = 0;
   let changeNumber = 0;
   let server: ServerProcess | undefined;
   let killed: Omit<RoundReport, 'lost'> | undefined;
+  let handshakeRoom: string | undefined;
+  let acceptedTokens: string[] = [];
 
   try {
     for (let round = 0; round <= options.kills; round++) {
       server = await startServerProcess(dataDir);
       const client = clientFor(server.url);
       const check = verify(models, await readRooms(client), lostExamples);
+      for (const token of acceptedTokens) {
+        const status = await handshake(server.url, token);
+        if (status === 401) continue;
+        check.lost += 1;
+        if (lostExamples.length < 20) lostExamples.push(`a token accepted before the kill was answered ${status}, not 401 (reused), after it`);
+      }
+      acceptedTokens = [];
       lost += check.lost;
       inFlightFoundWritten += check.inFlightWritten;
       if (killed) options.onRound?.({ ...killed, lost: check.lost });
@@ -269,7 +303,39 @@ export async function runCrashSafety(options: CrashSafetyOptions): Promise<Crash
           firstAck();
         }
       };
-      const running = Promise.all(Array.from({ length: writers }, (_, w) => writer(w)));
+      if (!handshakeRoom) {
+        handshakeRoom = (await client.send(new CreateRoomCommand({ name: 'handshakes' }))).arn!;
+        models.set(handshakeRoom, { arn: handshakeRoom, acknowledged: new Map([['name', 'handshakes']]), inFlight: undefined });
+        acknowledged++;
+      }
+      const url = server.url;
+      const tokenWriter = async (room: string) => {
+        while (!stopped) {
+          const n = ++changeNumber;
+          let status: number;
+          outstanding++;
+          try {
+            const { token } = await client.send(new CreateChatTokenCommand({ roomIdentifier: room, userId: `t${n}` }));
+            status = await handshake(url, token!);
+            if (status === 101) {
+              acceptedTokens.push(token!);
+              handshakes++;
+            }
+          } catch (error) {
+            if (stopped) return;
+            throw error;
+          }
+          outstanding--;
+          if (status !== 101) {
+            if (stopped) return;
+            throw new Error(`a fresh token's handshake was answered ${status}`);
+          }
+          acknowledged++;
+          roundAcknowledged++;
+          firstAck();
+        }
+      };
+      const running = Promise.all([...Array.from({ length: writers }, (_, w) => writer(w)), tokenWriter(handshakeRoom)]);
       // The kill must land while writes are under way, not before the first one.
       await Promise.race([firstAcknowledged, running]);
       await new Promise((resolve) => setTimeout(resolve, killAfterMs));
@@ -293,6 +359,7 @@ export async function runCrashSafety(options: CrashSafetyOptions): Promise<Crash
     kills: options.kills,
     writers,
     acknowledged,
+    handshakes,
     lost,
     lostExamples,
     inFlightFoundWritten,
