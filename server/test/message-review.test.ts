@@ -55,7 +55,9 @@ describe('the message review handler', () => {
   let handler: Awaited<ReturnType<typeof startReviewHandler>>;
   const open: ChatRoomInstance[] = [];
   before(async () => {
-    server = await startTestServer(['--review-timeout-ms', '150']);
+    // Long enough that a prompt answer never misses it on a loaded machine; the slow answers below
+    // come far later than it.
+    server = await startTestServer(['--review-timeout-ms', '1000']);
     handler = await startReviewHandler();
   });
   after(async () => {
@@ -99,14 +101,14 @@ describe('the message review handler', () => {
 
   test('no answer within the timeout applies fallbackResult ALLOW: the original message goes out', async () => {
     const { sender } = await roomWithHandler('ALLOW');
-    handler.answer(() => ({ body: { ReviewResult: 'DENY' }, delayMs: 1000 }));
+    handler.answer(() => ({ body: { ReviewResult: 'DENY' }, delayMs: 10_000 }));
     const sent = (await sender.sendMessage(new SendMessageRequest('slow review'))) as ChatMessage;
     assert.equal(sent.content, 'slow review');
   });
 
   test('no answer within the timeout applies fallbackResult DENY: ERROR 406', async () => {
     const { sender } = await roomWithHandler('DENY');
-    handler.answer(() => ({ body: { ReviewResult: 'ALLOW' }, delayMs: 1000 }));
+    handler.answer(() => ({ body: { ReviewResult: 'ALLOW' }, delayMs: 10_000 }));
     await assert.rejects(sender.sendMessage(new SendMessageRequest('slow review')), (e: { errorCode: number }) => e.errorCode === 406);
   });
 
