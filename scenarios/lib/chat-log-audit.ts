@@ -11,7 +11,9 @@ import type { AuditResult } from './results.ts';
 // - order: a sender's messages appear in its sequence order, and when message A's acknowledgement
 //   reached its sender before message B was sent (one clock for every worker thread), A is logged
 //   before B, whoever sent them. That is all a client can know of the server's acceptance order;
-//   messages in flight at the same moment may be logged either way round.
+//   messages in flight at the same moment may be logged either way round. A record breaking either
+//   rule is counted once, as *late* (as a receiver counts a late arrival): logged after a later
+//   message of its own sender, or after a message that was sent only once it had been acknowledged.
 // Sends whose outcome the sender never learned (its connection ended first) may be logged or not.
 // Moderation actions, per room: each DeleteMessage/DisconnectUser the server acknowledged (its event
 // came back to the moderator, or the HTTP call answered 2xx) is logged as one EVENT; refused ones
@@ -96,8 +98,8 @@ export class ChatLogAudit {
     const m = this.figures.messages;
     const senders = new Set(this.sources.sendersOf(room));
     const lastSeq = new Map<number, number>();
-    // First copies of this run's messages in log order, for the order checks.
-    const order: { sender: number; seq: number; sentAt: number; ackedAt: number; bad: boolean }[] = [];
+    // Latest send time among the messages logged so far: a message acknowledged before that is late.
+    let latestSentBefore = -Infinity;
     let lineNo = 0;
     for (const line of lines) {
       lineNo++;
@@ -136,22 +138,15 @@ export class ChatLogAudit {
       } else if (outcome !== SEND_ACKED) {
         m.unconfirmedLogged++;
       }
-      const behind = seq < (lastSeq.get(sender) ?? 0);
-      if (!behind) lastSeq.set(sender, seq);
-      order.push({ sender, seq, sentAt: sends.times[seq]!, ackedAt: outcome === SEND_ACKED ? sends.acks[seq]! : Infinity, bad: behind });
-    }
-
-    // A record is out of order when a record logged after it had been acknowledged before it was sent.
-    let earliestAckAfter = Infinity;
-    for (let k = order.length - 1; k >= 0; k--) {
-      const o = order[k]!;
-      if (o.sentAt > earliestAckAfter + GUARD_MS) o.bad = true;
-      earliestAckAfter = Math.min(earliestAckAfter, o.ackedAt);
-    }
-    for (const o of order) {
-      if (!o.bad) continue;
-      m.outOfOrder++;
-      this.note('outOfOrder', `room ${room}: v${o.sender} #${o.seq}`);
+      // Late, like a receiver's late arrival: logged after a message it must precede.
+      const behindSender = seq < (lastSeq.get(sender) ?? 0);
+      const ackedAt = outcome === SEND_ACKED ? sends.acks[seq]! : Infinity;
+      if (behindSender || ackedAt + GUARD_MS < latestSentBefore) {
+        m.outOfOrder++;
+        this.note('outOfOrder', `room ${room} line ${lineNo}: v${sender} #${seq} logged late`);
+      }
+      if (!behindSender) lastSeq.set(sender, seq);
+      latestSentBefore = Math.max(latestSentBefore, sends.times[seq]!);
     }
   }
 
