@@ -28,10 +28,15 @@ export function roomLogFile(logsDir: string, bucket: string, roomId: string): st
   return path.join(logsDir, 's3', bucket, `${roomId}.jsonl`);
 }
 
-/** `--audit-log-dir DIR`: the server's data dir (holding logs/) or that logs/ directory itself. */
+const DESTINATION_KINDS = ['s3', 'cloudwatch-logs', 'firehose'];
+
+/**
+ * `--audit-log-dir DIR`: the server's data dir, or its logs/ directory itself (which exists once
+ * anything was logged, and then holds a directory per destination kind). Decided before the run,
+ * when a fresh data dir has no logs/ yet.
+ */
 export function resolveLogsDir(dir: string): string {
-  const logs = path.join(dir, 'logs');
-  return existsSync(logs) && statSync(logs).isDirectory() ? logs : dir;
+  return DESTINATION_KINDS.some((kind) => existsSync(path.join(dir, kind))) ? dir : path.join(dir, 'logs');
 }
 
 /**
