@@ -250,7 +250,8 @@ export function formatSummary(r: RunResult): string {
       `  audit         ${a.passed ? 'PASS' : 'FAIL'}  messages acknowledged ${fmt(am.acknowledged)} · logged ${fmt(am.logged)} · missing from log ${fmt(am.missing)} · duplicated in log ${fmt(am.duplicated)} · out of order ${fmt(am.outOfOrder)}` +
         (am.rejectedLogged ? ` · refused but logged ${fmt(am.rejectedLogged)}` : '') +
         (am.unconfirmedLogged ? ` · unconfirmed, logged ${fmt(am.unconfirmedLogged)}` : ''),
-      `                events logged ${fmt(ae.logged)} of ${fmt(ae.acknowledged)} acknowledged (DeleteMessage ${fmt(ae.deleteMessage)}, DisconnectUser ${fmt(ae.disconnectUser)}) · missing ${fmt(ae.missing)} · duplicated ${fmt(ae.duplicated)} · viewers delivered ${fmt(a.viewers.delivered)} of ${fmt(a.viewers.expected)} exactly once`,
+      `                events logged ${fmt(ae.logged)} of ${fmt(ae.acknowledged)} acknowledged (DeleteMessage ${fmt(ae.deleteMessage)}, DisconnectUser ${fmt(ae.disconnectUser)}) · missing ${fmt(ae.missing)} · duplicated ${fmt(ae.duplicated)}`,
+      `                viewers delivered ${fmt(a.viewers.delivered)} of ${fmt(a.viewers.expected)} expected · missing ${fmt(a.viewers.missing)} · duplicated ${fmt(a.viewers.duplicated)} · out of order ${fmt(a.viewers.outOfOrder)} · log ${a.source}`,
     );
     for (const p of a.problems) lines.push(`  AUDIT FAILED  ${p}`);
   }
