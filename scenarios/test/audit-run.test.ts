@@ -47,7 +47,7 @@ describe('bench --audit', () => {
   it('finds exactly the 3 acknowledged messages deleted from the log after the server stopped, and fails the run', async (t) => {
     const server = await startEmbeddedServer();
     t.after(() => server.stop());
-    const profile = validateProfile(resolveProfile(PROFILES.smoke!, { duration: '4s' }));
+    const profile = validateProfile(resolveProfile(PROFILES.smoke!));
     let damagedFile = '';
     const result = await runScenario({
       profile,
@@ -96,7 +96,7 @@ describe('bench --audit', () => {
     const server = await startServer(dataDir);
     t.after(() => server.stop());
     const out = path.join(dir, 'smoke.json');
-    const { finished } = runBench(['--profile', 'smoke', '--duration', '3s', '--url', server.url, '--audit', '--audit-log-dir', dataDir, '--out', out], 60_000);
+    const { finished } = runBench(['--profile', 'smoke', '--url', server.url, '--audit', '--audit-log-dir', dataDir, '--out', out], 60_000);
     const { code, output } = await finished;
     assert.equal(code, 0, output);
     const a = readResult(out).audit;
