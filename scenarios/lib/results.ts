@@ -251,7 +251,7 @@ export function formatSummary(r: RunResult): string {
         (am.rejectedLogged ? ` · refused but logged ${fmt(am.rejectedLogged)}` : '') +
         (am.unconfirmedLogged ? ` · unconfirmed, logged ${fmt(am.unconfirmedLogged)}` : ''),
       `                events logged ${fmt(ae.logged)} of ${fmt(ae.acknowledged)} acknowledged (DeleteMessage ${fmt(ae.deleteMessage)}, DisconnectUser ${fmt(ae.disconnectUser)}) · missing ${fmt(ae.missing)} · duplicated ${fmt(ae.duplicated)}`,
-      `                viewers delivered ${fmt(a.viewers.delivered)} of ${fmt(a.viewers.expected)} expected · missing ${fmt(a.viewers.missing)} · duplicated ${fmt(a.viewers.duplicated)} · out of order ${fmt(a.viewers.outOfOrder)} · log ${a.source}`,
+      `                viewers delivered ${fmt(a.viewers.delivered)} of ${fmt(a.viewers.expected)} expected · missing ${fmt(a.viewers.missing)} · duplicated ${fmt(a.viewers.duplicated)} · out of order ${fmt(a.viewers.outOfOrder)}`,
     );
     for (const p of a.problems) lines.push(`  AUDIT FAILED  ${p}`);
   }
