@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { resolveProfile } from '../lib/profile.ts';
@@ -109,6 +109,24 @@ describe('bench --audit', () => {
       r.json(),
     )) as { loggingConfigurations: unknown[] };
     assert.deepEqual(listed.loggingConfigurations, []);
+  });
+
+  it('exits 1 and names the loss when the log it is pointed at lacks the run’s messages', async (t) => {
+    const dir = tempDir(t);
+    const server = await startServer(path.join(dir, 'data'));
+    t.after(() => server.stop());
+    const elsewhere = path.join(dir, 'elsewhere');
+    mkdirSync(elsewhere);
+    const out = path.join(dir, 'smoke.json');
+    const { finished } = runBench(['--profile', 'smoke', '--url', server.url, '--audit', '--audit-log-dir', elsewhere, '--out', out], 60_000);
+    const { code, output } = await finished;
+    assert.equal(code, 1, output);
+    const r = readResult(out);
+    assert.ok(r.audit && r.audit.messages.acknowledged > 0);
+    assert.equal(r.audit.messages.missing, r.audit.messages.acknowledged);
+    assert.ok(r.thresholds.every((v) => v.pass), 'only the audit failed');
+    assert.match(output, new RegExp(`AUDIT FAILED +${r.audit.messages.missing} acknowledged message\\(s\\) missing from the chat log \\(e\\.g\\. room 0: v0 #1;`));
+    assert.match(output, /result +FAILED/);
   });
 
   it('refuses --audit where the log cannot be read, before anything connects', async () => {
