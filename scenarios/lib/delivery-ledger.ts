@@ -25,7 +25,15 @@ export interface DeliveryCount {
 /** Clock skew allowed between worker threads when comparing a receiver's open time to a send time. */
 const GUARD_MS = 2;
 
-class SenderLog {
+/** One sender's sends, indexed by sequence number (from 1): send time, outcome and when it was known. */
+export interface SenderSends {
+  readonly count: number;
+  readonly times: Float64Array;
+  readonly acks: Float64Array;
+  readonly outcomes: Uint8Array;
+}
+
+class SenderLog implements SenderSends {
   times = new Float64Array(64);
   acks = new Float64Array(64);
   outcomes = new Uint8Array(64);
@@ -92,6 +100,10 @@ export class DeliveryLedger {
     log.ensure(seq);
     log.times[seq] = at;
     if (seq > log.count) log.count = seq;
+  }
+
+  sendsOf(sender: number): SenderSends | undefined {
+    return this.logs.get(sender);
   }
 
   resolved(sender: number, seq: number, outcome: number, at: number): void {

@@ -8,9 +8,18 @@ import type { ControlPlane, RoomRef, TokenRequest } from './ports.ts';
 export abstract class JsonControlPlane implements ControlPlane {
   protected abstract call<T>(operation: string, body: unknown): Promise<T>;
 
-  async createRoom(name: string, maximumMessageRatePerSecond: number): Promise<RoomRef> {
-    const room = await this.call<{ arn: string; id: string }>('CreateRoom', createRoomBody(name, maximumMessageRatePerSecond));
+  async createRoom(name: string, maximumMessageRatePerSecond: number, loggingConfigurationArns?: string[]): Promise<RoomRef> {
+    const room = await this.call<{ arn: string; id: string }>('CreateRoom', createRoomBody(name, maximumMessageRatePerSecond, loggingConfigurationArns));
     return { arn: room.arn, id: room.id };
+  }
+
+  async createLoggingConfiguration(name: string, bucketName: string): Promise<{ arn: string }> {
+    const out = await this.call<{ arn: string }>('CreateLoggingConfiguration', { name, destinationConfiguration: { s3: { bucketName } } });
+    return { arn: out.arn };
+  }
+
+  async deleteLoggingConfiguration(arn: string): Promise<void> {
+    await this.call('DeleteLoggingConfiguration', { identifier: arn });
   }
 
   async createChatToken(r: TokenRequest): Promise<string> {
@@ -36,6 +45,8 @@ export abstract class JsonControlPlane implements ControlPlane {
   }
 }
 
-export function createRoomBody(name: string, maximumMessageRatePerSecond: number) {
-  return { name, maximumMessageRatePerSecond };
+export function createRoomBody(name: string, maximumMessageRatePerSecond: number, loggingConfigurationArns?: string[]) {
+  return loggingConfigurationArns?.length
+    ? { name, maximumMessageRatePerSecond, loggingConfigurationIdentifiers: loggingConfigurationArns }
+    : { name, maximumMessageRatePerSecond };
 }

@@ -49,7 +49,11 @@ export interface TokenRequest {
 }
 
 export interface ControlPlane {
-  createRoom(name: string, maximumMessageRatePerSecond: number): Promise<RoomRef>;
+  /** `loggingConfigurationArns`: the room logs every message and event there (the chat-log audit). */
+  createRoom(name: string, maximumMessageRatePerSecond: number, loggingConfigurationArns?: string[]): Promise<RoomRef>;
+  /** An S3-style logging destination; chatstorm writes it to <data dir>/logs/s3/<bucketName>/. */
+  createLoggingConfiguration(name: string, bucketName: string): Promise<{ arn: string }>;
+  deleteLoggingConfiguration(arn: string): Promise<void>;
   createChatToken(request: TokenRequest): Promise<string>;
   deleteMessage(roomArn: string, id: string, reason: string): Promise<void>;
   disconnectUser(roomArn: string, userId: string, reason: string): Promise<void>;
@@ -95,4 +99,9 @@ export interface DeliveryLog {
   sent(sender: number, seq: number, at: number): void;
   resolved(sender: number, seq: number, outcome: number, at: number): void;
   closed(summary: ConnectionSummary): void;
+  /**
+   * The outcome (SEND_ACKED / SEND_REJECTED / SEND_UNCERTAIN) of a moderator's action, named by
+   * its tag (`d17`, `x18`: unique per room, carried in the event's Reason), for the chat-log audit.
+   */
+  moderated?(room: number, tag: string, outcome: number): void;
 }

@@ -52,6 +52,47 @@ export interface TimelinePoint {
   generatorCpuPercent: number;
 }
 
+/** The chat-log audit (`--audit`): the server's own log of the run against what the runner was told. */
+export interface AuditResult {
+  /** Where the log was read. */
+  source: string;
+  messages: {
+    /** Sends whose sender got its own copy back. */
+    acknowledged: number;
+    /** Of those, how many are in the log. */
+    logged: number;
+    missing: number;
+    /** Extra copies of a message beyond its first. */
+    duplicated: number;
+    outOfOrder: number;
+    /** Refused with an ERROR, yet logged. */
+    rejectedLogged: number;
+    /** Outcome unknown to the sender (its connection ended first), logged: allowed. */
+    unconfirmedLogged: number;
+    /** MESSAGE records no send of this run explains. */
+    unexpected: number;
+  };
+  events: {
+    /** DeleteMessage / DisconnectUser actions the server acknowledged. */
+    acknowledged: number;
+    logged: number;
+    missing: number;
+    duplicated: number;
+    rejectedLogged: number;
+    unconfirmedLogged: number;
+    unexpected: number;
+    /** EVENT records by name, whatever their origin. */
+    deleteMessage: number;
+    disconnectUser: number;
+  };
+  malformedLines: number;
+  /** The ledger's per-viewer exactly-once figures for the same run. */
+  viewers: { expected: number; delivered: number; missing: number; duplicated: number; outOfOrder: number };
+  /** What is wrong, one sentence each; empty when the audit passed. */
+  problems: string[];
+  passed: boolean;
+}
+
 export const RESULTS_SCHEMA_VERSION = 1;
 
 export interface RunResult {
@@ -120,6 +161,8 @@ export interface RunResult {
   capacity?: { lastGoodStep: number | null; lastGoodViewers: number | null; breakingStep: number | null; reason: string };
   timeline: TimelinePoint[];
   thresholds: ThresholdVerdict[];
+  /** With --audit; a failed audit fails the run. */
+  audit?: AuditResult;
   passed: boolean;
 }
 
@@ -199,6 +242,19 @@ export function formatSummary(r: RunResult): string {
   }
   if (r.capacity) lines.push(`  capacity      ${r.capacity.reason}`);
   for (const w of g.warnings) lines.push(`  WARNING       ${w}`);
+  if (r.audit) {
+    const a = r.audit;
+    const am = a.messages;
+    const ae = a.events;
+    lines.push(
+      `  audit         ${a.passed ? 'PASS' : 'FAIL'}  messages acknowledged ${fmt(am.acknowledged)} · logged ${fmt(am.logged)} · missing from log ${fmt(am.missing)} · duplicated in log ${fmt(am.duplicated)} · out of order ${fmt(am.outOfOrder)}` +
+        (am.rejectedLogged ? ` · refused but logged ${fmt(am.rejectedLogged)}` : '') +
+        (am.unconfirmedLogged ? ` · unconfirmed, logged ${fmt(am.unconfirmedLogged)}` : ''),
+      `                events logged ${fmt(ae.logged)} of ${fmt(ae.acknowledged)} acknowledged (DeleteMessage ${fmt(ae.deleteMessage)}, DisconnectUser ${fmt(ae.disconnectUser)}) · missing ${fmt(ae.missing)} · duplicated ${fmt(ae.duplicated)}`,
+      `                viewers delivered ${fmt(a.viewers.delivered)} of ${fmt(a.viewers.expected)} expected · missing ${fmt(a.viewers.missing)} · duplicated ${fmt(a.viewers.duplicated)} · out of order ${fmt(a.viewers.outOfOrder)}`,
+    );
+    for (const p of a.problems) lines.push(`  AUDIT FAILED  ${p}`);
+  }
   lines.push('  thresholds');
   for (const t of r.thresholds) {
     const observed = t.observed === null ? (t.note ?? 'n/a') : fmt(t.observed, 3);

@@ -12,7 +12,7 @@ import {
   type MessageScan,
 } from './codec.ts';
 import { SEND_ACKED, SEND_LOST, SEND_REJECTED, SEND_UNCERTAIN } from './delivery-ledger.ts';
-import { connectOutcomeOf, type Capability, type ChatSocket, type SocketEvents } from './ports.ts';
+import { connectOutcomeOf, ControlPlaneError, type Capability, type ChatSocket, type SocketEvents } from './ports.ts';
 import { RECEIVED_DUPLICATE, RECEIVED_OUT_OF_ORDER, ReceiveTracker } from './receive-tracker.ts';
 import type { DisconnectReason } from './results.ts';
 import { ROLE_CHATTER, ROLE_MODERATOR } from './schedule.ts';
@@ -43,6 +43,8 @@ class ChatterState {
 
 class ModeratorState {
   recentIds: string[] = [];
+  /** Tags of WebSocket actions waiting for their event (or ERROR) to come back. */
+  pending: string[] = [];
   deleteCarry = 0;
   disconnectCarry = 0;
   requests = 0;
@@ -195,6 +197,7 @@ export class Viewer implements SocketEvents {
       const a = readSendAttributes(frame.Attributes);
       if (a) this.received(a.sender, a.seq, a.sendTime);
     } else if (frame.Type === 'EVENT') {
+      if (this.moderator && frame.RequestId) this.actionResolved(frame.RequestId, SEND_ACKED);
       if (frame.EventName === DISCONNECT_USER_EVENT) {
         s.metrics.moderationEvent('disconnect_user');
         if (frame.Attributes?.UserId === s.plan.layout.userIdOf(this.index)) {
@@ -213,6 +216,7 @@ export class Viewer implements SocketEvents {
       }
       const seq = seqOfRequestId(frame.RequestId);
       if (seq > 0 && this.chatter) this.resolve(seq, SEND_REJECTED, s.clock.now());
+      if (this.moderator && frame.RequestId) this.actionResolved(frame.RequestId, SEND_REJECTED);
     }
   }
 
@@ -254,6 +258,11 @@ export class Viewer implements SocketEvents {
     const closedAt = this.stopAt || now;
     s.log.closed(this.tracker.summary(this.index, this.room, this.openedAt, closedAt));
     if (this.chatter) this.settlePending(closedAt);
+    if (this.moderator) {
+      // Sent, but the connection ended before the answer: maybe done, maybe not.
+      for (const tag of this.moderator.pending) s.log.moderated?.(this.room, tag, SEND_UNCERTAIN);
+      this.moderator.pending.length = 0;
+    }
 
     let reason: DisconnectReason;
     if (this.flags & FLAG_CLIENT_CLOSE) reason = 'client';
@@ -354,23 +363,41 @@ export class Viewer implements SocketEvents {
     }
   }
 
+  private actionResolved(tag: string, outcome: number): void {
+    const pending = this.moderator!.pending;
+    const k = pending.indexOf(tag);
+    if (k < 0) return;
+    pending.splice(k, 1);
+    this.swarm.log.moderated?.(this.room, tag, outcome);
+  }
+
   private moderationAction(action: 'delete_message' | 'disconnect_user', target: string): void {
     const s = this.swarm;
     const m = this.moderator!;
     const viaHttp = s.random() < s.plan.profile.moderation.httpShare;
     s.metrics.moderation(action, viaHttp ? 'http' : 'websocket');
+    // One moderator per room, so the tag names the action within its room; it rides in the Reason
+    // (HTTP events carry no RequestId) so the chat-log audit can find each action's event.
+    const tag = `${action === 'delete_message' ? 'd' : 'x'}${++m.requests}`;
+    const reason = `${REASON} ${tag}`;
     if (!viaHttp) {
-      const requestId = `${action === 'delete_message' ? 'd' : 'x'}${++m.requests}`;
+      m.pending.push(tag);
       this.socket!.send(
-        action === 'delete_message'
-          ? encodeDeleteMessage(requestId, target, REASON)
-          : encodeDisconnectUser(requestId, target, REASON),
+        action === 'delete_message' ? encodeDeleteMessage(tag, target, reason) : encodeDisconnectUser(tag, target, reason),
       );
       return;
     }
     const arn = s.rooms[this.room]!.arn;
     const call =
-      action === 'delete_message' ? s.control.deleteMessage(arn, target, REASON) : s.control.disconnectUser(arn, target, REASON);
-    call.catch((error: unknown) => s.noteError(action === 'delete_message' ? 'DeleteMessage' : 'DisconnectUser', error));
+      action === 'delete_message' ? s.control.deleteMessage(arn, target, reason) : s.control.disconnectUser(arn, target, reason);
+    call.then(
+      () => s.log.moderated?.(this.room, tag, SEND_ACKED),
+      (error: unknown) => {
+        s.noteError(action === 'delete_message' ? 'DeleteMessage' : 'DisconnectUser', error);
+        // A 4xx refused it: not done. No answer, or a 5xx: unknown.
+        const refused = error instanceof ControlPlaneError && error.status >= 400 && error.status < 500;
+        s.log.moderated?.(this.room, tag, refused ? SEND_REJECTED : SEND_UNCERTAIN);
+      },
+    );
   }
 }

@@ -55,6 +55,8 @@ export class RunAggregate {
   eventLoopRunP99Ms = 0;
   /** Sends by final outcome (index = SEND_* constant). */
   readonly outcomes = [0, 0, 0, 0, 0];
+  /** Every moderation action's outcome, [room, tag, outcome], for the chat-log audit. */
+  readonly moderations: [room: number, tag: string, outcome: number][] = [];
   /** Missing deliveries found since the last call to takeMissing(). */
   private newMissing = 0;
 
@@ -85,6 +87,7 @@ export class RunAggregate {
       this.outcomes[z[k + 2]!]!++;
     }
     for (const c of r.closed) this.pending.push(c);
+    for (const m of r.moderations) this.moderations.push(m);
 
     const step = Math.min(this.lastStep, this.plan.stepAt(now - this.startAt));
     if (step >= 0) {

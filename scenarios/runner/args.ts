@@ -8,7 +8,7 @@ import { setField } from '../lib/profile.ts';
 
 export const USAGE = `Usage: npm run bench -- [options]
 
-  --profile NAME        smoke | fanout | soak | churn | moderation | capacity   (default fanout)
+  --profile NAME        smoke | fanout | soak | churn | moderation | capacity | mixed   (default fanout)
   --url URL             an IVS-Chat-compatible server (http://host:port); default: start chatstorm here
   --aws-region REGION   real Amazon IVS Chat (credentials from the AWS environment); with --url, that
                         endpoint signed with SigV4
@@ -17,6 +17,10 @@ export const USAGE = `Usage: npm run bench -- [options]
   --message-bytes N     --connect-rate N (connections/s, 0 = unlimited)   --hot-room-share X
   --set PATH=VALUE      any profile field, e.g. --set churn.leavePerSecond=0.05 (repeatable)
   --threshold EXPR      replaces the profile's thresholds, e.g. --threshold "p99 < 50ms" (repeatable)
+  --audit               after the run, check the server's chat log: every acknowledged message logged
+                        exactly once, in order, refused ones absent, moderation events logged; a
+                        mismatch fails the run (embedded server, or --url with --audit-log-dir)
+  --audit-log-dir DIR   with --url: that server's data dir (or its logs/ directory), readable here
   --out FILE            results file (default results/<scenario>-<time>.json)
   --metrics-port N      serve the runner's Prometheus metrics on 127.0.0.1:N/metrics (0 = any port)
   --workers N           worker threads holding viewers (default: the cores left to the generator)
@@ -33,6 +37,8 @@ export interface CliOptions {
   awsRegion?: string;
   overrides: Record<string, unknown>;
   thresholds?: string[];
+  audit: boolean;
+  auditLogDir?: string;
   out?: string;
   metricsPort?: number;
   workers?: number;
@@ -81,6 +87,8 @@ export function parseCli(argv: string[]): CliOptions {
     set: { type: 'string', multiple: true },
     threshold: { type: 'string', multiple: true },
     out: { type: 'string' },
+    audit: { type: 'boolean' },
+    'audit-log-dir': { type: 'string' },
     'metrics-port': { type: 'string' },
     workers: { type: 'string' },
     transport: { type: 'string' },
@@ -123,6 +131,8 @@ export function parseCli(argv: string[]): CliOptions {
     ...(values['aws-region'] ? { awsRegion: read('aws-region', z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1'))! } : {}),
     overrides,
     ...(values.threshold ? { thresholds: values.threshold as string[] } : {}),
+    audit: Boolean(values.audit),
+    ...(values['audit-log-dir'] ? { auditLogDir: values['audit-log-dir'] as string } : {}),
     ...(values.out ? { out: values.out as string } : {}),
     ...(values['metrics-port'] !== undefined ? { metricsPort: read('metrics-port', z.coerce.number().int().min(0).max(65535))! } : {}),
     ...(values.workers !== undefined ? { workers: read('workers', positiveInt)! } : {}),

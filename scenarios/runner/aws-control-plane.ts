@@ -1,6 +1,8 @@
 import {
   CreateChatTokenCommand,
+  CreateLoggingConfigurationCommand,
   CreateRoomCommand,
+  DeleteLoggingConfigurationCommand,
   DeleteMessageCommand,
   DeleteRoomCommand,
   DisconnectUserCommand,
@@ -31,9 +33,28 @@ export class AwsControlPlane implements ControlPlane {
     }
   }
 
-  async createRoom(name: string, maximumMessageRatePerSecond: number): Promise<RoomRef> {
-    const room = await this.call('CreateRoom', () => this.client.send(new CreateRoomCommand({ name, maximumMessageRatePerSecond })));
+  async createRoom(name: string, maximumMessageRatePerSecond: number, loggingConfigurationArns?: string[]): Promise<RoomRef> {
+    const room = await this.call('CreateRoom', () =>
+      this.client.send(
+        new CreateRoomCommand({
+          name,
+          maximumMessageRatePerSecond,
+          ...(loggingConfigurationArns?.length ? { loggingConfigurationIdentifiers: loggingConfigurationArns } : {}),
+        }),
+      ),
+    );
     return { arn: room.arn!, id: room.id! };
+  }
+
+  async createLoggingConfiguration(name: string, bucketName: string): Promise<{ arn: string }> {
+    const out = await this.call('CreateLoggingConfiguration', () =>
+      this.client.send(new CreateLoggingConfigurationCommand({ name, destinationConfiguration: { s3: { bucketName } } })),
+    );
+    return { arn: out.arn! };
+  }
+
+  async deleteLoggingConfiguration(arn: string): Promise<void> {
+    await this.call('DeleteLoggingConfiguration', () => this.client.send(new DeleteLoggingConfigurationCommand({ identifier: arn })));
   }
 
   async createChatToken(r: TokenRequest): Promise<string> {

@@ -1,10 +1,13 @@
+import { existsSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { formatDuration, parseDurationMs } from '../lib/duration.ts';
 import { ControlPlaneError } from '../lib/ports.ts';
 import { resolveProfile } from '../lib/profile.ts';
 import { formatSummary } from '../lib/results.ts';
 import { DEFAULT_PROFILE, PROFILES } from '../profiles/index.ts';
 import { parseCli, USAGE, UsageError, type CliOptions } from './args.ts';
+import { resolveLogsDir, waitForQuietLog, type AuditTarget } from './audit.ts';
 import { planPinning, pinSelf } from './cpu-pinning.ts';
 import { startEmbeddedServer, type EmbeddedServer } from './embedded-server.ts';
 import { validateProfile } from './profile-schema.ts';
@@ -59,6 +62,12 @@ async function main(): Promise<number> {
     return 2;
   }
 
+  const auditRefusal = refuseAudit(cli);
+  if (auditRefusal) {
+    say(auditRefusal);
+    return 2;
+  }
+
   let server: EmbeddedServer | undefined;
   let target: Target;
   if (cli.awsRegion) {
@@ -99,6 +108,19 @@ async function main(): Promise<number> {
       cleanUp: false,
     };
   }
+  let audit: AuditTarget | undefined;
+  if (cli.audit && server) {
+    const embedded = server;
+    audit = {
+      logsDir: path.join(embedded.dataDir, 'logs'),
+      // A graceful stop closes every socket and flushes the chat log: after it, the log is complete.
+      logComplete: async () => {
+        if (!(await embedded.shutdown())) throw new Error('the server did not exit cleanly when stopped (it was killed)');
+      },
+    };
+  } else if (cli.audit && cli.auditLogDir) {
+    audit = { logsDir: resolveLogsDir(cli.auditLogDir), logComplete: (files) => waitForQuietLog(files) };
+  }
   if (cli.transport === 'raw' && !target.wsUrl.startsWith('ws://')) {
     say('--transport raw speaks plain ws:// only; use the default ws transport for wss:// targets');
     return 2;
@@ -132,6 +154,7 @@ async function main(): Promise<number> {
       progress: cli.progress,
       signal: abort.signal,
       log: say,
+      ...(audit ? { audit } : {}),
     });
     const file = cli.out ?? defaultResultPath(profile.name, new Date(result.startedAt));
     const charts = writeResult(file, result);
@@ -140,6 +163,19 @@ async function main(): Promise<number> {
   } finally {
     await server?.stop();
   }
+}
+
+/** Why --audit / --audit-log-dir cannot work with this target, or undefined when they can. */
+function refuseAudit(cli: CliOptions): string | undefined {
+  if (cli.auditLogDir && !cli.audit) return '--audit-log-dir is only read with --audit';
+  if (!cli.audit) return undefined;
+  if (cli.awsRegion) return '--audit reads the chat log files the server writes; Amazon IVS delivers its logs to S3/CloudWatch/Firehose, which this runner does not read';
+  if (cli.url && !cli.auditLogDir) {
+    return `--audit reads the chat log files the server writes: with --url, add --audit-log-dir DIR (that server's --data-dir, or its logs/ directory, readable from this machine)`;
+  }
+  if (!cli.url && cli.auditLogDir) return '--audit-log-dir is for --url targets: the embedded server’s log is read from its own data dir';
+  if (cli.auditLogDir && !existsSync(cli.auditLogDir)) return `--audit-log-dir ${cli.auditLogDir}: no such directory`;
+  return undefined;
 }
 
 main().then(

@@ -14,6 +14,14 @@ export interface EmbeddedServer {
   url: string;
   pid: number;
   logFile: string;
+  /** The server's --data-dir (its chat logs are under logs/); removed by stop(). */
+  dataDir: string;
+  /**
+   * Stops the process the graceful way (SIGTERM: sockets closed, chat log and store flushed) and
+   * keeps its data dir; true when it exited cleanly, false when it had to be killed.
+   */
+  shutdown(): Promise<boolean>;
+  /** shutdown(), then the data dir is removed. */
   stop(): Promise<void>;
 }
 
@@ -58,16 +66,27 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions = {}): 
     });
   });
 
-  return { url, pid: child.pid!, logFile, stop: () => stopChild(child, dataDir) };
+  const shutdown = () => shutdownChild(child);
+  return {
+    url,
+    pid: child.pid!,
+    logFile,
+    dataDir,
+    shutdown,
+    stop: async () => {
+      await shutdown();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }
 
-async function stopChild(child: ChildProcess, dataDir: string): Promise<void> {
+async function shutdownChild(child: ChildProcess): Promise<boolean> {
   if (child.exitCode === null && child.signalCode === null) {
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     await exited;
     clearTimeout(timer);
   }
-  rmSync(dataDir, { recursive: true, force: true });
+  return child.exitCode === 0;
 }

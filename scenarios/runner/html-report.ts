@@ -115,6 +115,15 @@ export function renderHtmlReport(result: RunResult): string {
     ['latency (ms)', `p50 ${l.p50} · p90 ${l.p90} · p99 ${l.p99} · p99.9 ${l.p999} · max ${l.max}`],
     ['errors', Object.entries(result.errors).map(([code, n]) => `${code}: ${n}`).join(' · ') || 'none'],
   ];
+  const a = result.audit;
+  if (a) {
+    rows.push([
+      'chat-log audit',
+      `${a.passed ? 'PASS' : 'FAIL'}: acknowledged ${a.messages.acknowledged} · logged ${a.messages.logged} · missing from log ${a.messages.missing} · ` +
+        `duplicated in log ${a.messages.duplicated} · out of order ${a.messages.outOfOrder} · events logged ${a.events.logged} of ${a.events.acknowledged}` +
+        a.problems.map((p) => ` — ${p}`).join(''),
+    ]);
+  }
   const thresholds = result.thresholds
     .map((t) => `<li class="${t.pass ? 'pass' : 'fail'}">${t.pass ? 'PASS' : 'FAIL'} <code>${escape(t.expression)}</code> observed ${escape(String(t.observed ?? t.note ?? 'n/a'))}</li>`)
     .join('');

@@ -4,6 +4,7 @@ import type { RoomRef } from '../lib/ports.ts';
 import type { RunResult, TimelinePoint } from '../lib/results.ts';
 import { Plan } from '../lib/schedule.ts';
 import { percentilesOf, RunAggregate } from './aggregate.ts';
+import { auditBucket, auditChatLog, type AuditTarget } from './audit.ts';
 import { createControlPlane, type ControlPlaneConfig } from './control-plane.ts';
 import { GeneratorLoad } from './generator-load.ts';
 import { LoadMetrics } from './prometheus.ts';
@@ -42,11 +43,13 @@ export interface RunOptions {
   /** Ends the run early (Ctrl-C): viewers leave, the result covers what ran. */
   signal?: AbortSignal;
   log?: (line: string) => void;
+  /** --audit: the rooms log to a destination of their own, checked against the run once it is complete. */
+  audit?: AuditTarget;
 }
 
 const now = () => performance.timeOrigin + performance.now();
 
-async function createRooms(target: Target, plan: Plan, runId: string): Promise<RoomRef[]> {
+async function createRooms(target: Target, plan: Plan, runId: string, loggingArns?: string[]): Promise<RoomRef[]> {
   const control = createControlPlane(target.control);
   const rate = plan.roomRateLimit(target.roomRateCap);
   const rooms: RoomRef[] = [];
@@ -54,7 +57,7 @@ async function createRooms(target: Target, plan: Plan, runId: string): Promise<R
   const batch = target.kind === 'aws' ? 4 : 50;
   for (let r = 0; r < plan.profile.rooms; r += batch) {
     const names = Array.from({ length: Math.min(batch, plan.profile.rooms - r) }, (_, k) => `chatstorm-${plan.profile.name}-${runId}-${r + k}`);
-    rooms.push(...(await Promise.all(names.map((name) => control.createRoom(name, rate)))));
+    rooms.push(...(await Promise.all(names.map((name) => control.createRoom(name, rate, loggingArns)))));
     if (target.kind === 'aws' && r + batch < plan.profile.rooms) await new Promise((resolve) => setTimeout(resolve, 1100));
   }
   return rooms;
@@ -86,7 +89,9 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
 
   try {
     const runId = Date.now().toString(36);
-    const rooms = await createRooms(o.target, plan, runId);
+    const bucket = auditBucket(runId);
+    const logging = o.audit ? await createControlPlane(o.target.control).createLoggingConfiguration(bucket, bucket) : undefined;
+    const rooms = await createRooms(o.target, plan, runId, logging ? [logging.arn] : undefined);
     const serverBefore = o.target.metricsUrl ? await scrapeServer(o.target.metricsUrl) : undefined;
     const serverSamples: ServerSample[] = [];
     const metricsUrl = o.target.metricsUrl;
@@ -234,10 +239,22 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       const control = createControlPlane(o.target.control);
       await Promise.allSettled(rooms.map((r) => control.deleteRoom(r.arn)));
     }
+    const audit = o.audit
+      ? await auditChatLog({
+          target: o.audit,
+          bucket,
+          rooms,
+          layout: plan.layout,
+          ledger: aggregate.ledger,
+          moderations: aggregate.moderations,
+          viewers: { ...aggregate.ledger.totals, duplicated: aggregate.totals.duplicated, outOfOrder: aggregate.totals.outOfOrder },
+        })
+      : undefined;
+    if (logging && o.target.cleanUp) await createControlPlane(o.target.control).deleteLoggingConfiguration(logging.arn).catch(() => undefined);
     for (const f of failures) log(f);
     const warnings = load.warnings(aggregate.eventLoopRunP99Ms);
     if (failures.length) warnings.push(...failures);
-    return buildResult({
+    const result = buildResult({
       plan,
       target: { url: o.target.url, kind: o.target.kind },
       startedAt,
@@ -265,6 +282,11 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
           }
         : {}),
     });
+    if (audit) {
+      result.audit = audit;
+      result.passed &&= audit.passed;
+    }
+    return result;
   } finally {
     progress.done();
     await metrics.close();

@@ -35,6 +35,8 @@ export interface WorkerReport {
   /** Flat [sender, seq, outcome, at, …]. */
   resolutions: number[];
   closed: ConnectionSummary[];
+  /** Moderation actions' outcomes: [room, tag, outcome]. */
+  moderations: [room: number, tag: string, outcome: number][];
   eventLoopP99Ms: number;
   /** Whole-run event-loop delay p99, in the final report. */
   eventLoopRunP99Ms: number;

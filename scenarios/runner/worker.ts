@@ -53,6 +53,7 @@ function report(final: boolean): void {
     sends: batch.sends,
     resolutions: batch.resolutions,
     closed: batch.closed,
+    moderations: batch.moderations,
     eventLoopP99Ms: interval.percentile(99) / 1e6,
     eventLoopRunP99Ms: whole.percentile(99) / 1e6,
   };

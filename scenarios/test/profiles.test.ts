@@ -9,7 +9,7 @@ import { validateProfile } from '../runner/profile-schema.ts';
 
 describe('profiles', () => {
   it('ships the six scenarios, each valid once resolved', () => {
-    assert.deepEqual(Object.keys(PROFILES).sort(), ['capacity', 'churn', 'fanout', 'moderation', 'smoke', 'soak']);
+    assert.deepEqual(Object.keys(PROFILES).sort(), ['capacity', 'churn', 'fanout', 'mixed', 'moderation', 'smoke', 'soak']);
     for (const input of Object.values(PROFILES)) validateProfile(resolveProfile(input));
   });
 
