@@ -9,6 +9,8 @@ import { ControlPlaneError } from '../lib/ports.ts';
 // keep-alive pool rather than fetch: a token per connection means thousands of calls, and fetch's
 // per-request garbage showed up as generator memory per viewer.
 
+const FREE_SOCKET_TIMEOUT_MS = 4000;
+
 export class ChatstormControlPlane extends JsonControlPlane {
   private readonly url: URL;
   private readonly agent: http.Agent;
@@ -18,11 +20,18 @@ export class ChatstormControlPlane extends JsonControlPlane {
     super();
     this.url = new URL(url);
     this.client = this.url.protocol === 'https:' ? https : http;
-    this.agent = new this.client.Agent({ keepAlive: true, maxSockets });
+    // uWebSockets.js closes an HTTP connection after 10 s idle. A pooled socket reused just as the
+    // server closes it fails with no answer at all: free sockets are dropped well before that, and
+    // the one race left (reset on a reused socket, before any answer) is retried once, as Node's
+    // documentation advises: the server closed that socket idle, so it never read the request.
+    this.agent = new this.client.Agent({ keepAlive: true, maxSockets, timeout: FREE_SOCKET_TIMEOUT_MS });
   }
 
   protected call<T>(operation: string, body: unknown): Promise<T> {
-    const payload = JSON.stringify(body);
+    return this.send<T>(operation, JSON.stringify(body), true);
+  }
+
+  private send<T>(operation: string, payload: string, mayRetry: boolean): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const request = this.client.request(
         {
@@ -58,7 +67,10 @@ export class ChatstormControlPlane extends JsonControlPlane {
           });
         },
       );
-      request.on('error', (error) => reject(new ControlPlaneError(operation, 0, 'NetworkError', error.message)));
+      request.on('error', (error: NodeJS.ErrnoException) => {
+        if (mayRetry && request.reusedSocket && error.code === 'ECONNRESET') resolve(this.send<T>(operation, payload, false));
+        else reject(new ControlPlaneError(operation, 0, 'NetworkError', error.message));
+      });
       request.end(payload);
     });
   }
