@@ -108,14 +108,13 @@ function handleApiRequest(ctx: Context, res: HttpResponse, req: HttpRequest): vo
   const body = found.hasBody ? readBody(res, MAX_BODY_BYTES) : Promise.resolve(Buffer.alloc(0));
   body
     .then(async (raw) => {
-      const input = { ...parseJsonBody(raw), ...found.params };
+      const parsed = (operation.input as z.ZodType).safeParse({ ...parseJsonBody(raw), ...found.params });
+      if (!parsed.success) throw validationErrorOf(parsed.error);
+      // Charged only once the input is valid: the ThrottlingException's resourceId comes from it.
       if (!ctx.apiQuotas.take(operation.name)) {
         ctx.metrics.rateLimited.labels('api_quota').inc();
-        const resourceId = String(input.roomIdentifier ?? input.identifier ?? input.resourceArn ?? '');
-        throw apiErrors.throttled(resourceId, API_QUOTAS[operation.name], `Rate exceeded for ${operation.name}`);
+        throw apiErrors.throttled(operation.resourceId?.(parsed.data) ?? '', API_QUOTAS[operation.name], `Rate exceeded for ${operation.name}`);
       }
-      const parsed = (operation.input as z.ZodType).safeParse(input);
-      if (!parsed.success) throw validationErrorOf(parsed.error);
       const result = await operation.handle(ctx, parsed.data);
       finish(operation.status ?? 200);
       sendJson(res, state, operation.status ?? 200, result);
