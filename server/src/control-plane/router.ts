@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import type { Context } from '../context.ts';
 import { ApiError, apiErrors } from '../errors.ts';
 import { API_QUOTAS } from './api-quotas.ts';
-import { BodyTooLargeError, readBody } from '../http/read-body.ts';
+import { BodyTimeoutError, BodyTooLargeError, readBody, type BodyLimits } from '../http/read-body.ts';
 import { createChatToken } from './create-chat-token.ts';
 import { createLoggingConfiguration } from './create-logging-configuration.ts';
 import { createRoom } from './create-room.ts';
@@ -27,6 +27,8 @@ import { updateRoom } from './update-room.ts';
 
 /** The largest valid request (50 tags, escaped) is far below this. */
 const MAX_BODY_BYTES = 256 * 1024;
+/** Of a larger body, this much more is drained so that the client reads the refusal (read-body.ts). */
+const MAX_DRAIN_BYTES = 16 * 1024 * 1024;
 
 /** Every operation except the tag ones is POST /<OperationName> with a JSON body. */
 const POST_OPERATIONS = new Map<string, Operation>(
@@ -82,10 +84,11 @@ function route(method: string, url: string, query: string): Route | ApiError {
 }
 
 export function registerControlPlane(app: TemplatedApp, ctx: Context): void {
-  app.any('/*', (res, req) => handleApiRequest(ctx, res, req));
+  const limits: BodyLimits = { maxBytes: MAX_BODY_BYTES, maxDrainBytes: MAX_DRAIN_BYTES, timeoutMs: ctx.config.httpBodyTimeoutSeconds * 1000 };
+  app.any('/*', (res, req) => handleApiRequest(ctx, limits, res, req));
 }
 
-function handleApiRequest(ctx: Context, res: HttpResponse, req: HttpRequest): void {
+function handleApiRequest(ctx: Context, limits: BodyLimits, res: HttpResponse, req: HttpRequest): void {
   const started = performance.now();
   const state: ResponseState = { aborted: false };
   res.onAborted(() => {
@@ -95,8 +98,11 @@ function handleApiRequest(ctx: Context, res: HttpResponse, req: HttpRequest): vo
   const found = route(method, req.getUrl(), req.getQuery() ?? '');
   if (found instanceof ApiError) {
     ctx.metrics.apiRequests.labels('unknown', String(found.status)).inc();
-    // Drop the connection rather than read a body nobody will use.
-    sendApiError(res, state, found, true);
+    // The body is drained unread, as an oversized one is, so that the client reads the answer.
+    readBody(res, { ...limits, maxBytes: 0 }).then(
+      () => sendApiError(res, state, found),
+      (error: unknown) => sendApiError(res, state, found, !(error instanceof BodyTooLargeError && error.drained)),
+    );
     return;
   }
   const { operation } = found;
@@ -105,7 +111,7 @@ function handleApiRequest(ctx: Context, res: HttpResponse, req: HttpRequest): vo
     ctx.metrics.apiDuration.labels(operation.name).observe((performance.now() - started) / 1000);
   };
 
-  const body = found.hasBody ? readBody(res, MAX_BODY_BYTES) : Promise.resolve(Buffer.alloc(0));
+  const body = found.hasBody ? readBody(res, limits) : Promise.resolve(Buffer.alloc(0));
   body
     .then(async (raw) => {
       const parsed = (operation.input as z.ZodType).safeParse({ ...parseJsonBody(raw), ...found.params });
@@ -123,12 +129,16 @@ function handleApiRequest(ctx: Context, res: HttpResponse, req: HttpRequest): vo
       let apiError: ApiError;
       if (error instanceof ApiError) apiError = error;
       else if (error instanceof BodyTooLargeError) apiError = apiErrors.validation(`The request body exceeds ${error.limit} bytes`);
-      else {
+      else if (error instanceof BodyTimeoutError) {
+        apiError = apiErrors.validation(`The request body did not arrive within ${error.timeoutMs / 1000} s`);
+      } else {
         ctx.log.error({ err: error, operation: operation.name }, 'operation failed');
         apiError = apiErrors.internal();
       }
       finish(apiError.status);
-      sendApiError(res, state, apiError, error instanceof BodyTooLargeError);
+      // A body cut short leaves unread bytes behind: the connection cannot carry another request.
+      const unread = (error instanceof BodyTooLargeError && !error.drained) || error instanceof BodyTimeoutError;
+      sendApiError(res, state, apiError, unread);
     });
 }
 
