@@ -56,6 +56,8 @@ describe('engine edges: chatstorm beside a bare uWebSockets.js server', () => {
         return tcpExchange(port, [head.slice(0, 5000), head.slice(5000)], { gapMs: 50, holdMs: HOLD_MS });
       },
       'an HTTP/1.1 request without Host': (port) => tcpExchange(port, ['GET /healthz HTTP/1.1\r\nAccept: */*\r\n\r\n'], { holdMs: HOLD_MS }),
+      'a Content-Length of ten digits': (port) =>
+        tcpExchange(port, ['POST /CreateRoom HTTP/1.1\r\nHost: chatstorm\r\nContent-Length: 1000000000\r\n\r\n{}'], { holdMs: HOLD_MS }),
       'a head trickled a byte every 100 ms': (port) =>
         tcpExchange(port, [...`GET /healthz HTTP/1.1\r\nHost: chatstorm\r\nx-slow: ${'a'.repeat(400)}`], { gapMs: 100, holdMs: HOLD_MS }),
       'one unmasked frame after the upgrade': (port, server) =>
@@ -104,7 +106,7 @@ describe('engine edges: chatstorm beside a bare uWebSockets.js server', () => {
     });
   }
 
-  for (const name of ['a head over 4 KB arriving in two reads', 'an HTTP/1.1 request without Host']) {
+  for (const name of ['a head over 4 KB arriving in two reads', 'an HTTP/1.1 request without Host', 'a Content-Length of ten digits']) {
     test(`${name}: no status line, closed at once, by both`, () => {
       both(name, (o, server) => {
         assert.equal(o.received, '', `${server}: ${describeOutcome(o)}`);

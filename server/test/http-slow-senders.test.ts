@@ -48,6 +48,14 @@ function trickleBody(server: TestServer): Trickler {
   };
 }
 
+/** The value of one series in the server's /metrics, e.g. metricValue(server, 'x_total{reason="timeout"}'). */
+async function metricValue(server: TestServer, series: string): Promise<number> {
+  const text = await (await fetch(server.metricsUrl)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  assert.ok(line, `${series} is exported`);
+  return Number(line.slice(series.length + 1));
+}
+
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
@@ -92,6 +100,7 @@ describe(`slow HTTP senders are cut by --http-body-timeout-seconds ${BODY_TIMEOU
       assert.ok(stillOpen > 0, 'the good requests were answered while slow senders were still connected');
       await within(Promise.all(slow.map((s) => s.closed)), 30_000, 'every slow sender is cut');
       for (const s of slow) assert.match(s.received(), /did not arrive within 2 s/);
+      assert.ok((await metricValue(server, 'chatstorm_http_bodies_refused_total{reason="timeout"}')) >= slow.length, 'each cut is counted');
     } finally {
       for (const s of slow) s.stop();
     }

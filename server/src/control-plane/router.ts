@@ -2,6 +2,7 @@ import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import type { z } from 'zod';
 import type { Context } from '../context.ts';
 import { ApiError, apiErrors } from '../errors.ts';
+import type { HttpBodyRefusal } from '../metrics.ts';
 import { API_QUOTAS } from './api-quotas.ts';
 import { BodyTimeoutError, BodyTooLargeError, readBody, type BodyLimits } from '../http/read-body.ts';
 import { createChatToken } from './create-chat-token.ts';
@@ -101,7 +102,11 @@ function handleApiRequest(ctx: Context, limits: BodyLimits, res: HttpResponse, r
     // The body is drained unread, as an oversized one is, so that the client reads the answer.
     readBody(res, { ...limits, maxBytes: 0 }).then(
       () => sendApiError(res, state, found),
-      (error: unknown) => sendApiError(res, state, found, !(error instanceof BodyTooLargeError && error.drained)),
+      (error: unknown) => {
+        const refusal = bodyRefusalOf(error);
+        if (refusal === 'too_large_cut' || refusal === 'timeout') ctx.metrics.httpBodiesRefused.labels(refusal).inc();
+        sendApiError(res, state, found, refusal !== 'too_large');
+      },
     );
     return;
   }
@@ -126,6 +131,8 @@ function handleApiRequest(ctx: Context, limits: BodyLimits, res: HttpResponse, r
       sendJson(res, state, operation.status ?? 200, result);
     })
     .catch((error: unknown) => {
+      const refusal = bodyRefusalOf(error);
+      if (refusal) ctx.metrics.httpBodiesRefused.labels(refusal).inc();
       let apiError: ApiError;
       if (error instanceof ApiError) apiError = error;
       else if (error instanceof BodyTooLargeError) apiError = apiErrors.validation(`The request body exceeds ${error.limit} bytes`);
@@ -137,9 +144,14 @@ function handleApiRequest(ctx: Context, limits: BodyLimits, res: HttpResponse, r
       }
       finish(apiError.status);
       // A body cut short leaves unread bytes behind: the connection cannot carry another request.
-      const unread = (error instanceof BodyTooLargeError && !error.drained) || error instanceof BodyTimeoutError;
-      sendApiError(res, state, apiError, unread);
+      sendApiError(res, state, apiError, refusal === 'too_large_cut' || refusal === 'timeout');
     });
+}
+
+function bodyRefusalOf(error: unknown): HttpBodyRefusal | undefined {
+  if (error instanceof BodyTooLargeError) return error.drained ? 'too_large' : 'too_large_cut';
+  if (error instanceof BodyTimeoutError) return 'timeout';
+  return undefined;
 }
 
 function parseJsonBody(raw: Buffer): Record<string, unknown> {
