@@ -9,6 +9,7 @@ import { CreateRoomCommand, ValidationException } from '@aws-sdk/client-ivschat'
 import { createRoom } from './support/chat.ts';
 import { expectApiError } from './support/control-plane.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
+import { metricValue, within } from './support/within.ts';
 
 // An oversized body is refused only once the client has finished sending it (read and thrown
 // away, within a bound of bytes and time): answering and closing mid-upload resets the
@@ -26,22 +27,6 @@ async function rawConnection(server: TestServer): Promise<{ socket: Socket; rece
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   await once(socket, 'connect');
   return { socket, received: () => text, closed };
-}
-
-/** The value of one series in the server's /metrics, e.g. metricValue(server, 'x_total{reason="timeout"}'). */
-async function metricValue(server: TestServer, series: string): Promise<number> {
-  const text = await (await fetch(server.metricsUrl)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  assert.ok(line, `${series} is exported`);
-  return Number(line.slice(series.length + 1));
-}
-
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms))),
-  ]);
 }
 
 describe('an oversized request body gets its ValidationException through to the client', () => {

@@ -54,6 +54,8 @@ export function readBody(res: HttpResponse, limits: BodyLimits): Promise<Buffer>
       if (settled) return;
       settle(size > limits.maxBytes ? new BodyTooLargeError(limits.maxBytes, false) : new BodyTimeoutError(limits.timeoutMs));
     }, limits.timeoutMs);
+    // The server's own sockets keep the process alive; a pending body must not delay its exit.
+    deadline.unref();
     res.onData((chunk, isLast) => {
       if (settled) return;
       size += chunk.byteLength;
