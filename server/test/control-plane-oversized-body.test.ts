@@ -38,10 +38,10 @@ describe('an oversized request body gets its ValidationException through to the 
     await server.stop();
   });
 
-  test('Node fetch and the AWS SDK in another process, sending 5 MB, each read the 400 ValidationException', async () => {
+  test('Node fetch and the AWS SDK (a 5 MB name, 5 MB of tags) in another process each read the 400 ValidationException', async () => {
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', UPLOAD_CLIENT, server.url, '5', '4'], { timeout: 120_000 });
     const outcomes = JSON.parse(stdout) as string[];
-    assert.deepEqual(outcomes, Array.from({ length: 4 }, () => ['fetch 400 ValidationException', 'sdk ValidationException']).flat());
+    assert.deepEqual(outcomes, Array.from({ length: 4 }, () => ['fetch 400 ValidationException', 'sdk ValidationException', 'sdk-tags ValidationException']).flat());
   });
 
   test('the SDK error names the limit, and the same connection then serves the next request', async () => {
