@@ -100,7 +100,7 @@ function handleApiRequest(ctx: Context, limits: BodyLimits, res: HttpResponse, r
   if (found instanceof ApiError) {
     ctx.metrics.apiRequests.labels('unknown', String(found.status)).inc();
     // The body is drained unread, as an oversized one is, so that the client reads the answer.
-    readBody(res, { ...limits, maxBytes: 0 }).then(
+    readBody(res, { ...limits, maxBytes: 0 }, state).then(
       () => sendApiError(res, state, found),
       (error: unknown) => {
         const refusal = bodyRefusalOf(error);
@@ -116,7 +116,7 @@ function handleApiRequest(ctx: Context, limits: BodyLimits, res: HttpResponse, r
     ctx.metrics.apiDuration.labels(operation.name).observe((performance.now() - started) / 1000);
   };
 
-  const body = found.hasBody ? readBody(res, limits) : Promise.resolve(Buffer.alloc(0));
+  const body = found.hasBody ? readBody(res, limits, state) : Promise.resolve(Buffer.alloc(0));
   body
     .then(async (raw) => {
       const parsed = (operation.input as z.ZodType).safeParse({ ...parseJsonBody(raw), ...found.params });

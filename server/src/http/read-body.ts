@@ -37,9 +37,10 @@ export class BodyTimeoutError extends Error {
  * Collects a request body from uWS, which hands out chunks it reuses after the callback returns
  * (so each is copied). A body over `maxBytes` is not buffered: the rest is drained (see
  * BodyLimits) and the promise rejects with BodyTooLargeError once it is, or at the drain bound.
- * The caller owns onAborted: a response aborted mid-body is rejected at the deadline, unheard.
+ * The caller owns onAborted and marks `response.aborted`: a response aborted mid-body simply never
+ * settles, and is dropped.
  */
-export function readBody(res: HttpResponse, limits: BodyLimits): Promise<Buffer> {
+export function readBody(res: HttpResponse, limits: BodyLimits, response: { readonly aborted: boolean }): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -51,7 +52,7 @@ export function readBody(res: HttpResponse, limits: BodyLimits): Promise<Buffer>
       else resolve(body!);
     };
     const deadline = setTimeout(() => {
-      if (settled) return;
+      if (settled || response.aborted) return;
       settle(size > limits.maxBytes ? new BodyTooLargeError(limits.maxBytes, false) : new BodyTimeoutError(limits.timeoutMs));
     }, limits.timeoutMs);
     // The server's own sockets keep the process alive; a pending body must not delay its exit.
