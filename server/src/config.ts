@@ -44,6 +44,13 @@ const ConfigSchema = z.object({
    */
   maxBackpressureBytes: positiveInt.default(1024 * 1024),
   idleTimeoutSeconds: z.coerce.number().int().min(0).max(960).default(120),
+  /**
+   * A control-plane request body must arrive within this many seconds of its head, or the client
+   * is answered and the connection cut (slowloris). uWebSockets.js itself drops, silently, a
+   * request arriving slower than about 16 KB/s 8 to 12 s after it began; the default comes before
+   * that, so that a slow sender is told why.
+   */
+  httpBodyTimeoutSeconds: positiveInt.max(300).default(5),
   allowUwsFallback: bool.default(false),
   /** Records token ids to disk so a token stays single-use across restarts. */
   persistUsedTokens: bool.default(true),
@@ -89,6 +96,7 @@ const FLAGS = {
   apiQuotas: { env: 'CHATSTORM_API_QUOTAS', flag: 'api-quotas', about: 'on|off: the real per-operation request quotas [on]' },
   maxBackpressureBytes: { env: 'CHATSTORM_MAX_BACKPRESSURE_BYTES', flag: 'max-backpressure-bytes', about: 'send buffer at which a slow consumer is cut (checked each second) [1048576]' },
   idleTimeoutSeconds: { env: 'CHATSTORM_IDLE_TIMEOUT_SECONDS', flag: 'idle-timeout-seconds', about: 'close sockets silent this long; pings keep live ones open [120]' },
+  httpBodyTimeoutSeconds: { env: 'CHATSTORM_HTTP_BODY_TIMEOUT_SECONDS', flag: 'http-body-timeout-seconds', about: 'cut an HTTP request whose body has not arrived this long after its head [5]' },
   allowUwsFallback: { env: 'CHATSTORM_ALLOW_UWS_FALLBACK', flag: 'allow-uws-fallback', about: 'run even on the pure-JS uWebSockets.js fallback (slow)' },
   persistUsedTokens: { env: 'CHATSTORM_PERSIST_USED_TOKENS', flag: 'persist-used-tokens', about: 'true|false: remember used tokens across restarts [true]' },
 } as const satisfies Record<keyof z.input<typeof ConfigSchema>, { env: string; flag: string; about: string }>;

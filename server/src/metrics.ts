@@ -44,6 +44,13 @@ export type ReviewOutcome = (typeof REVIEW_OUTCOMES)[number];
 export const RATE_LIMITS = ['room_message_rate', 'delete_message_rate', 'api_quota'] as const;
 export type RateLimitName = (typeof RATE_LIMITS)[number];
 
+/**
+ * Why a control-plane request body was refused before its operation ran: over the size limit and
+ * drained (the client reads the answer), over it and cut past the drain bound, or too slow.
+ */
+export const HTTP_BODY_REFUSALS = ['too_large', 'too_large_cut', 'timeout'] as const;
+export type HttpBodyRefusal = (typeof HTTP_BODY_REFUSALS)[number];
+
 export const FRAME_TYPES = ['MESSAGE', 'EVENT'] as const;
 export type FrameType = (typeof FRAME_TYPES)[number];
 
@@ -247,6 +254,12 @@ export function createMetrics(options: { uwsFallback: boolean; version: string }
       labelNames: ['operation', 'status'] as const,
       registers: [registry],
     }),
+    httpBodiesRefused: new Counter({
+      name: 'chatstorm_http_bodies_refused_total',
+      help: 'Control-plane request bodies refused unread: too_large (drained, connection kept), too_large_cut (past the drain bound, connection closed), timeout (slower than --http-body-timeout-seconds, connection closed).',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
     apiDuration: new Histogram({
       name: 'chatstorm_api_request_duration_seconds',
       help: 'Control-plane HTTP request duration, by operation.',
@@ -305,6 +318,7 @@ export function createMetrics(options: { uwsFallback: boolean; version: string }
   }
   for (const outcome of REVIEW_OUTCOMES) m.reviews.labels(outcome).inc(0);
   for (const limit of RATE_LIMITS) m.rateLimited.labels(limit).inc(0);
+  for (const reason of HTTP_BODY_REFUSALS) m.httpBodiesRefused.labels(reason).inc(0);
   for (const action of SLOW_CONSUMER_ACTIONS) m.slowConsumers.labels(action).inc(0);
   for (const file of STORAGE_FILES) m.storageWriteErrors.labels(file).inc(0);
   return m;

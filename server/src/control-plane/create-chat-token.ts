@@ -19,6 +19,7 @@ export const createChatToken = defineOperation({
     sessionDurationInMinutes: z.number().int().min(1).max(180).optional(),
     attributes: attributes.optional(),
   }),
+  resourceId: (input) => input.roomIdentifier,
   async handle(ctx, input) {
     const room = await findRoom(ctx, input.roomIdentifier);
     const now = Date.now();

@@ -12,6 +12,7 @@ export const deleteLoggingConfiguration = defineOperation({
   name: 'DeleteLoggingConfiguration',
   status: 204,
   input: z.object({ identifier: arnIdentifier }),
+  resourceId: (input) => input.identifier,
   async handle(ctx, input) {
     const configuration = await findLoggingConfiguration(ctx, input.identifier);
     const user = (await ctx.store.listRooms()).find((room) => room.loggingConfigurationIdentifiers.includes(configuration.arn));

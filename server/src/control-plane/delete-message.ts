@@ -16,6 +16,7 @@ export const deleteMessage = defineOperation({
     id: z.string().regex(ID_PATTERN, 'must be a message id: 12 characters [a-zA-Z0-9]'),
     reason: reason.optional(),
   }),
+  resourceId: (input) => input.roomIdentifier,
   async handle(ctx, input) {
     const room = await findRoom(ctx, input.roomIdentifier);
     if (!takeDeleteMessageBudget(ctx)) {

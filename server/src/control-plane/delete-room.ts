@@ -9,6 +9,7 @@ export const deleteRoom = defineOperation({
   name: 'DeleteRoom',
   status: 204,
   input: z.object({ identifier: arnIdentifier }),
+  resourceId: (input) => input.identifier,
   async handle(ctx, input) {
     const room = await findRoom(ctx, input.identifier);
     if (!(await ctx.store.deleteRoom(room.id))) throw apiErrors.notFound(input.identifier, 'Room');

@@ -10,6 +10,7 @@ import { arnIdentifier, reason, userId } from './schemas.ts';
 export const disconnectUser = defineOperation({
   name: 'DisconnectUser',
   input: z.object({ roomIdentifier: arnIdentifier, userId, reason: reason.optional() }),
+  resourceId: (input) => input.roomIdentifier,
   async handle(ctx, input) {
     const room = await findRoom(ctx, input.roomIdentifier);
     const event = disconnectUserEvent(input.userId, input.reason, '');

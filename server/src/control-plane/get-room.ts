@@ -6,6 +6,7 @@ import { arnIdentifier } from './schemas.ts';
 export const getRoom = defineOperation({
   name: 'GetRoom',
   input: z.object({ identifier: arnIdentifier }),
+  resourceId: (input) => input.identifier,
   async handle(ctx, input) {
     return roomResponse(await findRoom(ctx, input.identifier));
   },

@@ -6,6 +6,7 @@ import { findTaggedResource } from './tagged-resource.ts';
 export const listTagsForResource = defineOperation({
   name: 'ListTagsForResource',
   input: z.object({ resourceArn: z.string().min(1).max(128) }),
+  resourceId: (input) => input.resourceArn,
   async handle(ctx, input) {
     const resource = await findTaggedResource(ctx, input.resourceArn);
     return { tags: resource.tags };

@@ -26,6 +26,11 @@ export interface Operation<Input extends z.ZodType = z.ZodType> {
   input: Input;
   /** 204 for the two Delete operations that answer with an empty body. */
   status?: 200 | 204;
+  /**
+   * The resource a ThrottlingException names, read from the validated input (never from the raw
+   * body, which may hold anything). Operations on no single resource leave it out.
+   */
+  resourceId?(input: z.infer<Input>): string;
   handle(ctx: Context, input: z.infer<Input>): Promise<unknown>;
 }
 

@@ -2,8 +2,9 @@ import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import type { z } from 'zod';
 import type { Context } from '../context.ts';
 import { ApiError, apiErrors } from '../errors.ts';
+import type { HttpBodyRefusal } from '../metrics.ts';
 import { API_QUOTAS } from './api-quotas.ts';
-import { BodyTooLargeError, readBody } from '../http/read-body.ts';
+import { BodyTimeoutError, BodyTooLargeError, readBody, type BodyLimits } from '../http/read-body.ts';
 import { StorageWriteError } from '../store/write-health.ts';
 import { createChatToken } from './create-chat-token.ts';
 import { createLoggingConfiguration } from './create-logging-configuration.ts';
@@ -28,6 +29,8 @@ import { updateRoom } from './update-room.ts';
 
 /** The largest valid request (50 tags, escaped) is far below this. */
 const MAX_BODY_BYTES = 256 * 1024;
+/** Of a larger body, this much more is drained so that the client reads the refusal (read-body.ts). */
+const MAX_DRAIN_BYTES = 16 * 1024 * 1024;
 
 /** Every operation except the tag ones is POST /<OperationName> with a JSON body. */
 const POST_OPERATIONS = new Map<string, Operation>(
@@ -83,10 +86,11 @@ function route(method: string, url: string, query: string): Route | ApiError {
 }
 
 export function registerControlPlane(app: TemplatedApp, ctx: Context): void {
-  app.any('/*', (res, req) => handleApiRequest(ctx, res, req));
+  const limits: BodyLimits = { maxBytes: MAX_BODY_BYTES, maxDrainBytes: MAX_DRAIN_BYTES, timeoutMs: ctx.config.httpBodyTimeoutSeconds * 1000 };
+  app.any('/*', (res, req) => handleApiRequest(ctx, limits, res, req));
 }
 
-function handleApiRequest(ctx: Context, res: HttpResponse, req: HttpRequest): void {
+function handleApiRequest(ctx: Context, limits: BodyLimits, res: HttpResponse, req: HttpRequest): void {
   const started = performance.now();
   const state: ResponseState = { aborted: false };
   res.onAborted(() => {
@@ -96,8 +100,15 @@ function handleApiRequest(ctx: Context, res: HttpResponse, req: HttpRequest): vo
   const found = route(method, req.getUrl(), req.getQuery() ?? '');
   if (found instanceof ApiError) {
     ctx.metrics.apiRequests.labels('unknown', String(found.status)).inc();
-    // Drop the connection rather than read a body nobody will use.
-    sendApiError(res, state, found, true);
+    // The body is drained unread, as an oversized one is, so that the client reads the answer.
+    readBody(res, { ...limits, maxBytes: 0 }, state).then(
+      () => sendApiError(res, state, found),
+      (error: unknown) => {
+        const refusal = bodyRefusalOf(error);
+        if (refusal === 'too_large_cut' || refusal === 'timeout') ctx.metrics.httpBodiesRefused.labels(refusal).inc();
+        sendApiError(res, state, found, refusal !== 'too_large');
+      },
+    );
     return;
   }
   const { operation } = found;
@@ -106,33 +117,43 @@ function handleApiRequest(ctx: Context, res: HttpResponse, req: HttpRequest): vo
     ctx.metrics.apiDuration.labels(operation.name).observe((performance.now() - started) / 1000);
   };
 
-  const body = found.hasBody ? readBody(res, MAX_BODY_BYTES) : Promise.resolve(Buffer.alloc(0));
+  const body = found.hasBody ? readBody(res, limits, state) : Promise.resolve(Buffer.alloc(0));
   body
     .then(async (raw) => {
-      const input = { ...parseJsonBody(raw), ...found.params };
+      const parsed = (operation.input as z.ZodType).safeParse({ ...parseJsonBody(raw), ...found.params });
+      if (!parsed.success) throw validationErrorOf(parsed.error);
+      // Charged only once the input is valid: the ThrottlingException's resourceId comes from it.
       if (!ctx.apiQuotas.take(operation.name)) {
         ctx.metrics.rateLimited.labels('api_quota').inc();
-        const resourceId = String(input.roomIdentifier ?? input.identifier ?? input.resourceArn ?? '');
-        throw apiErrors.throttled(resourceId, API_QUOTAS[operation.name], `Rate exceeded for ${operation.name}`);
+        throw apiErrors.throttled(operation.resourceId?.(parsed.data) ?? '', API_QUOTAS[operation.name], `Rate exceeded for ${operation.name}`);
       }
-      const parsed = (operation.input as z.ZodType).safeParse(input);
-      if (!parsed.success) throw validationErrorOf(parsed.error);
       const result = await operation.handle(ctx, parsed.data);
       finish(operation.status ?? 200);
       sendJson(res, state, operation.status ?? 200, result);
     })
     .catch((error: unknown) => {
+      const refusal = bodyRefusalOf(error);
+      if (refusal) ctx.metrics.httpBodiesRefused.labels(refusal).inc();
       let apiError: ApiError;
       if (error instanceof ApiError) apiError = error;
       else if (error instanceof BodyTooLargeError) apiError = apiErrors.validation(`The request body exceeds ${error.limit} bytes`);
-      else {
+      else if (error instanceof BodyTimeoutError) {
+        apiError = apiErrors.validation(`The request body did not arrive within ${error.timeoutMs / 1000} s`);
+      } else {
         // A failed write is logged once per burst where it happens, not once per request.
         if (!(error instanceof StorageWriteError)) ctx.log.error({ err: error, operation: operation.name }, 'operation failed');
         apiError = apiErrors.internal();
       }
       finish(apiError.status);
-      sendApiError(res, state, apiError, error instanceof BodyTooLargeError);
+      // A body cut short leaves unread bytes behind: the connection cannot carry another request.
+      sendApiError(res, state, apiError, refusal === 'too_large_cut' || refusal === 'timeout');
     });
+}
+
+function bodyRefusalOf(error: unknown): HttpBodyRefusal | undefined {
+  if (error instanceof BodyTooLargeError) return error.drained ? 'too_large' : 'too_large_cut';
+  if (error instanceof BodyTimeoutError) return 'timeout';
+  return undefined;
 }
 
 function parseJsonBody(raw: Buffer): Record<string, unknown> {

@@ -15,6 +15,7 @@ export const sendEvent = defineOperation({
     eventName: z.string().min(1, 'must be 1 to 100 characters').max(100, 'must be 1 to 100 characters'),
     attributes: attributes.optional(),
   }),
+  resourceId: (input) => input.roomIdentifier,
   async handle(ctx, input) {
     const room = await findRoom(ctx, input.roomIdentifier);
     const id = newId();

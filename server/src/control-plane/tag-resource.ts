@@ -8,6 +8,7 @@ import { findTaggedResource } from './tagged-resource.ts';
 export const tagResource = defineOperation({
   name: 'TagResource',
   input: z.object({ resourceArn: z.string().min(1).max(128), tags }),
+  resourceId: (input) => input.resourceArn,
   async handle(ctx, input) {
     const resource = await findTaggedResource(ctx, input.resourceArn);
     const merged = { ...resource.tags, ...input.tags };

@@ -9,6 +9,7 @@ export const untagResource = defineOperation({
     resourceArn: z.string().min(1).max(128),
     tagKeys: z.array(z.string().min(1).max(128)).min(1, 'at least one tagKeys value is required').max(50),
   }),
+  resourceId: (input) => input.resourceArn,
   async handle(ctx, input) {
     const resource = await findTaggedResource(ctx, input.resourceArn);
     const remaining = { ...resource.tags };

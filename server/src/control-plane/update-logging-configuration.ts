@@ -12,6 +12,7 @@ export const updateLoggingConfiguration = defineOperation({
     name: resourceName.optional(),
     destinationConfiguration: destinationConfiguration.optional(),
   }),
+  resourceId: (input) => input.identifier,
   async handle(ctx, input) {
     const configuration = await findLoggingConfiguration(ctx, input.identifier);
     if (input.name !== undefined) configuration.name = input.name;

@@ -15,6 +15,7 @@ export const updateRoom = defineOperation({
     messageReviewHandler: messageReviewHandler.optional(),
     loggingConfigurationIdentifiers: roomLoggingConfigurations.optional(),
   }),
+  resourceId: (input) => input.identifier,
   async handle(ctx, input) {
     const room = await findRoom(ctx, input.identifier);
     if (input.maximumMessageRatePerSecond !== undefined) checkMessageRate(ctx, input.maximumMessageRatePerSecond);
