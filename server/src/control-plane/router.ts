@@ -24,6 +24,7 @@ import { tagResource } from './tag-resource.ts';
 import { untagResource } from './untag-resource.ts';
 import { updateLoggingConfiguration } from './update-logging-configuration.ts';
 import { updateRoom } from './update-room.ts';
+import { requestAuthenticator } from './verify-signature.ts';
 
 /** The largest valid request (50 tags, escaped) is far below this. */
 const MAX_BODY_BYTES = 256 * 1024;
@@ -82,16 +83,18 @@ function route(method: string, url: string, query: string): Route | ApiError {
 }
 
 export function registerControlPlane(app: TemplatedApp, ctx: Context): void {
-  app.any('/*', (res, req) => handleApiRequest(ctx, res, req));
+  const authenticate = requestAuthenticator(ctx);
+  app.any('/*', (res, req) => handleApiRequest(ctx, res, req, authenticate));
 }
 
-function handleApiRequest(ctx: Context, res: HttpResponse, req: HttpRequest): void {
+function handleApiRequest(ctx: Context, res: HttpResponse, req: HttpRequest, authenticate: ReturnType<typeof requestAuthenticator>): void {
   const started = performance.now();
   const state: ResponseState = { aborted: false };
   res.onAborted(() => {
     state.aborted = true;
   });
   const method = req.getMethod();
+  const verify = authenticate?.(req);
   const found = route(method, req.getUrl(), req.getQuery() ?? '');
   if (found instanceof ApiError) {
     ctx.metrics.apiRequests.labels('unknown', String(found.status)).inc();
@@ -108,6 +111,8 @@ function handleApiRequest(ctx: Context, res: HttpResponse, req: HttpRequest): vo
   const body = found.hasBody ? readBody(res, MAX_BODY_BYTES) : Promise.resolve(Buffer.alloc(0));
   body
     .then(async (raw) => {
+      // Before anything else looks at the request: no quota spent, no validation detail given away.
+      await verify?.(raw);
       const input = { ...parseJsonBody(raw), ...found.params };
       if (!ctx.apiQuotas.take(operation.name)) {
         ctx.metrics.rateLimited.labels('api_quota').inc();
