@@ -119,6 +119,13 @@ describe('--auth sigv4: the control plane verifies AWS Signature Version 4 as th
     assert.equal(answer.name, 'InvalidSignatureException');
     assert.equal(answer.status, 403);
     assert.match(answer.message, /signature we calculated does not match/);
+
+    // The SDK retries InvalidSignatureException only for clock skew ("Signature expired", or its clock
+    // corrected from the Date header): a wrong secret comes back at once, even with retries on.
+    const retried = client({ credentials: { accessKeyId: KEY.accessKeyId, secretAccessKey: 'not-the-secret' }, maxAttempts: 3 });
+    const error = (await retried.send(new ListRoomsCommand({})).catch((e: unknown) => e)) as Error & { $metadata: { attempts?: number } };
+    assert.equal(error.name, 'InvalidSignatureException');
+    assert.equal(error.$metadata.attempts, 1);
   });
 
   test('an access key id the server does not know is UnrecognizedClientException (403)', async () => {
