@@ -21,6 +21,8 @@ const ConfigSchema = z.object({
   accountId: z.string().regex(/^\d{12}$/, '12 digits').default('123456789012'),
   /** base64 of 32 bytes; when absent a key is generated once and kept in the data dir. */
   tokenKey: z.string().optional(),
+  /** A JSON file {"current": base64, "previous": [base64…]}, re-read on SIGHUP (tokens/token-keys.ts). */
+  tokenKeyFile: z.string().min(1).optional(),
   tokenLifetimeSeconds: positiveInt.default(3600),
   /**
    * Seconds in one minute of sessionDurationInMinutes. 60 is the real service; less compresses
@@ -54,6 +56,29 @@ const ConfigSchema = z.object({
   allowUwsFallback: bool.default(false),
   /** Records token ids to disk so a token stays single-use across restarts. */
   persistUsedTokens: bool.default(true),
+  /** none: any credentials work (local use); sigv4: every API request must be signed by one of accessKeys. */
+  auth: z.enum(['none', 'sigv4']).default('none'),
+  accessKeys: z
+    .union([z.string(), z.array(z.string())])
+    // The environment variable holds them comma-separated; the flag is repeated.
+    .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((item) => item.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[A-Za-z0-9_.-]+:[^\s,]+$/, 'ID:SECRET, e.g. AKIDLOCAL:s3cret (no spaces or commas)')))
+    .transform((items) => items.map((item) => ({ accessKeyId: item.slice(0, item.indexOf(':')), secretAccessKey: item.slice(item.indexOf(':') + 1) })))
+    .default([]),
+}).superRefine((config, issues) => {
+  if (config.auth === 'sigv4' && config.accessKeys.length === 0) {
+    issues.addIssue({ code: 'custom', path: ['auth'], message: 'sigv4 needs at least one --access-key ID:SECRET (or CHATSTORM_ACCESS_KEYS=ID:SECRET,…)' });
+  }
+  if (config.auth === 'none' && config.accessKeys.length > 0) {
+    // Keys without verification would look like protection that is not there.
+    issues.addIssue({ code: 'custom', path: ['accessKeys'], message: 'access keys are only checked with --auth sigv4; add it, or drop the keys' });
+  }
+  const ids = config.accessKeys.map((key) => key.accessKeyId);
+  const repeated = ids.find((id, i) => ids.indexOf(id) !== i);
+  if (repeated) issues.addIssue({ code: 'custom', path: ['accessKeys'], message: `access key id ${repeated} is given twice` });
+  if (config.tokenKey !== undefined && config.tokenKeyFile !== undefined) {
+    issues.addIssue({ code: 'custom', path: ['tokenKeyFile'], message: 'give either --token-key or --token-key-file, not both' });
+  }
 });
 
 export type ChatstormConfig = Readonly<
@@ -83,6 +108,7 @@ const FLAGS = {
   region: { env: 'CHATSTORM_REGION', flag: 'region', about: 'region in ARNs [us-east-1]' },
   accountId: { env: 'CHATSTORM_ACCOUNT_ID', flag: 'account-id', about: 'account id in ARNs [123456789012]' },
   tokenKey: { env: 'CHATSTORM_TOKEN_KEY', flag: 'token-key', about: 'base64 32-byte chat token key; nodes that share it accept the same tokens' },
+  tokenKeyFile: { env: 'CHATSTORM_TOKEN_KEY_FILE', flag: 'token-key-file', about: 'JSON {"current": key, "previous": [keys]}, re-read on SIGHUP: rotation' },
   tokenLifetimeSeconds: { env: 'CHATSTORM_TOKEN_LIFETIME_SECONDS', flag: 'token-lifetime-seconds', about: 'chat token lifetime, capped by the session [3600]' },
   sessionMinuteSeconds: { env: 'CHATSTORM_SESSION_MINUTE_SECONDS', flag: 'session-minute-seconds', about: 'seconds per session minute, to compress session expiry [60]' },
   reviewTimeoutMs: { env: 'CHATSTORM_REVIEW_TIMEOUT_MS', flag: 'review-timeout-ms', about: 'message review handler timeout [200]' },
@@ -99,9 +125,12 @@ const FLAGS = {
   httpBodyTimeoutSeconds: { env: 'CHATSTORM_HTTP_BODY_TIMEOUT_SECONDS', flag: 'http-body-timeout-seconds', about: 'cut an HTTP request whose body has not arrived this long after its head [5]' },
   allowUwsFallback: { env: 'CHATSTORM_ALLOW_UWS_FALLBACK', flag: 'allow-uws-fallback', about: 'run even on the pure-JS uWebSockets.js fallback (slow)' },
   persistUsedTokens: { env: 'CHATSTORM_PERSIST_USED_TOKENS', flag: 'persist-used-tokens', about: 'true|false: remember used tokens across restarts [true]' },
+  auth: { env: 'CHATSTORM_AUTH', flag: 'auth', about: 'none|sigv4: verify AWS SigV4 on every API request [none]' },
+  accessKeys: { env: 'CHATSTORM_ACCESS_KEYS', flag: 'access-key', about: 'ID:SECRET accepted with --auth sigv4; repeat the flag (env: comma-separated)' },
 } as const satisfies Record<keyof z.input<typeof ConfigSchema>, { env: string; flag: string; about: string }>;
 
 const BOOLEAN_FLAGS = new Set(['bench', 'allow-uws-fallback']);
+const REPEATABLE_FLAGS = new Set(['access-key']);
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -118,9 +147,9 @@ export function loadConfig(
   argv: readonly string[] = process.argv.slice(2),
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): ChatstormConfig {
-  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = { help: { type: 'boolean' } };
   for (const { flag } of Object.values(FLAGS)) {
-    options[flag] = { type: BOOLEAN_FLAGS.has(flag) ? 'boolean' : 'string' };
+    options[flag] = { type: BOOLEAN_FLAGS.has(flag) ? 'boolean' : 'string', multiple: REPEATABLE_FLAGS.has(flag) };
   }
   let values: Record<string, unknown>;
   try {

@@ -15,7 +15,12 @@ export type ApiErrorType =
   | 'ConflictException'
   | 'ServiceQuotaExceededException'
   | 'ThrottlingException'
-  | 'InternalServerException';
+  | 'InternalServerException'
+  // The common errors of AWS's request authentication (SigV4), raised only with --auth sigv4.
+  | 'MissingAuthenticationTokenException'
+  | 'IncompleteSignatureException'
+  | 'InvalidSignatureException'
+  | 'UnrecognizedClientException';
 
 const STATUS: Record<ApiErrorType, number> = {
   ValidationException: 400,
@@ -26,6 +31,10 @@ const STATUS: Record<ApiErrorType, number> = {
   ServiceQuotaExceededException: 402,
   ThrottlingException: 429,
   InternalServerException: 500,
+  MissingAuthenticationTokenException: 403,
+  IncompleteSignatureException: 403,
+  InvalidSignatureException: 403,
+  UnrecognizedClientException: 403,
 };
 
 export class ApiError {
@@ -75,6 +84,21 @@ export const apiErrors = {
   },
   accessDenied(message: string): ApiError {
     return new ApiError('AccessDeniedException', message);
+  },
+  /** Messages as AWS words them, so that what a user searches for finds the real explanation. */
+  missingAuthentication(): ApiError {
+    return new ApiError('MissingAuthenticationTokenException', 'Missing Authentication Token');
+  },
+  incompleteSignature(message: string): ApiError {
+    return new ApiError('IncompleteSignatureException', message);
+  },
+  invalidSignature(
+    message = 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
+  ): ApiError {
+    return new ApiError('InvalidSignatureException', message);
+  },
+  unrecognizedClient(): ApiError {
+    return new ApiError('UnrecognizedClientException', 'The security token included in the request is invalid.');
   },
   internal(message = 'Internal server error'): ApiError {
     return new ApiError('InternalServerException', message);

@@ -14,23 +14,30 @@ try {
 }
 
 const log = createLogger(config.logLevel);
-try {
-  const server = await startServer(config, log);
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    server.close().then(
+const starting = startServer(config, log);
+// Handlers go in before the server prints that it listens: a signal sent on seeing that line
+// must not meet the default action (exit without closing sockets or flushing the store).
+let stopping = false;
+const stop = (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'shutting down');
+  starting
+    .then((server) => server.close())
+    .then(
       () => process.exit(0),
       (error: unknown) => {
         log.error({ err: error }, 'shutdown failed');
         process.exit(1);
       },
     );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+};
+process.on('SIGINT', () => stop('SIGINT'));
+process.on('SIGTERM', () => stop('SIGTERM'));
+// Token key rotation without dropping live sockets (tokens/token-keys.ts); it logs its own outcome.
+process.on('SIGHUP', () => void starting.then((server) => server.reloadTokenKeys()).catch(() => {}));
+try {
+  await starting;
 } catch (error) {
   if (error instanceof UwsFallbackError) {
     console.error(error.message);

@@ -65,6 +65,19 @@ export type SlowConsumerAction = (typeof SLOW_CONSUMER_ACTIONS)[number];
 export const STORAGE_FILES = ['store', 'token_log', 'chat_log'] as const;
 export type StorageFile = (typeof STORAGE_FILES)[number];
 
+/** Why --auth sigv4 refused an API request; each maps to one AWS error type (control-plane/verify-signature.ts). */
+export const AUTH_REFUSAL_REASONS = [
+  'missing_authentication',
+  'incomplete_signature',
+  'unrecognized_client',
+  'signature_expired',
+  'invalid_signature',
+] as const;
+export type AuthRefusalReason = (typeof AUTH_REFUSAL_REASONS)[number];
+
+export const RELOAD_OUTCOMES = ['ok', 'error'] as const;
+export type ReloadOutcome = (typeof RELOAD_OUTCOMES)[number];
+
 // From 50 µs (one publish to a small room) to 10 s (a handshake or review stuck behind a saturated
 // event loop): the tail is what the alerts and heatmaps are about, so it must not fall into +Inf.
 const LATENCY_BUCKETS = [
@@ -287,6 +300,23 @@ export function createMetrics(options: { uwsFallback: boolean; version: string }
       labelNames: ['room', 'type'] as const,
       registers: [registry],
     }),
+    apiAuthRefusals: new Counter({
+      name: 'chatstorm_api_auth_refusals_total',
+      help: 'Control-plane requests refused by --auth sigv4 (HTTP 403), by reason.',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    tokenKeyReloads: new Counter({
+      name: 'chatstorm_token_key_reloads_total',
+      help: 'Re-reads of --token-key-file on SIGHUP, by outcome (on error the keys in use stay).',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    tokenKeys: new Gauge({
+      name: 'chatstorm_token_keys',
+      help: 'Chat token keys accepted at the handshake (the current one plus previous ones kept for rotation).',
+      registers: [registry],
+    }),
     chatLogRecords: new Counter({
       name: 'chatstorm_chat_log_records_total',
       help: 'Records written to logging-configuration destinations, by destination type.',
@@ -321,6 +351,8 @@ export function createMetrics(options: { uwsFallback: boolean; version: string }
   for (const reason of HTTP_BODY_REFUSALS) m.httpBodiesRefused.labels(reason).inc(0);
   for (const action of SLOW_CONSUMER_ACTIONS) m.slowConsumers.labels(action).inc(0);
   for (const file of STORAGE_FILES) m.storageWriteErrors.labels(file).inc(0);
+  for (const reason of AUTH_REFUSAL_REASONS) m.apiAuthRefusals.labels(reason).inc(0);
+  for (const outcome of RELOAD_OUTCOMES) m.tokenKeyReloads.labels(outcome).inc(0);
   return m;
 }
 

@@ -21,6 +21,7 @@ import { EmbeddedStore } from './store/embedded-store.ts';
 import { writeHealths } from './store/write-health.ts';
 import { TokenBucket } from './token-bucket.ts';
 import { ChatTokenCipher } from './tokens/chat-token.ts';
+import { reloadTokenKeys } from './tokens/token-keys.ts';
 import { loadUws, UWS_FALLBACK_HELP } from './uws.ts';
 
 export const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
@@ -35,6 +36,8 @@ export interface RunningServer {
   readonly port: number;
   readonly metricsUrl: string;
   readonly ctx: Context;
+  /** Re-reads --token-key-file (SIGHUP); false when there is none or it is invalid, the keys in use then stay. */
+  reloadTokenKeys(): Promise<boolean>;
   /** Stops accepting, closes every socket with 1001, flushes the store. */
   close(): Promise<void>;
 }
@@ -48,9 +51,11 @@ export async function startServer(config: ChatstormConfig, log: Logger = createL
   }
 
   const metrics = createMetrics({ uwsFallback: !native, version: VERSION });
+  // Keys first: a bad --token-key-file stops start-up before anything is opened.
+  const tokens = await ChatTokenCipher.load(config.dataDir, config.tokenKey, config.tokenKeyFile);
+  metrics.tokenKeys.set(1 + tokens.keys.previous.length);
   const health = writeHealths(metrics, log);
   const store = await EmbeddedStore.open(config.dataDir, { persistUsedTokens: config.persistUsedTokens, health });
-  const tokens = await ChatTokenCipher.load(config.dataDir, config.tokenKey);
   const arns = new ArnFormat(config.region, config.accountId);
   const app = uws.App();
   const rooms = new LiveRooms(store, (arn) => arns.idOf(arn, 'logging-configuration'), new RoomLabels(metrics, config.metricsRoomLabels));
@@ -113,7 +118,7 @@ export async function startServer(config: ChatstormConfig, log: Logger = createL
       log.info('chatstorm stopped');
     })());
 
-  return { url, port, metricsUrl, ctx, close };
+  return { url, port, metricsUrl, ctx, close, reloadTokenKeys: () => reloadTokenKeys(ctx) };
 }
 
 function serveMetrics(app: TemplatedApp, metrics: Metrics): void {

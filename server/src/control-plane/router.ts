@@ -26,6 +26,7 @@ import { tagResource } from './tag-resource.ts';
 import { untagResource } from './untag-resource.ts';
 import { updateLoggingConfiguration } from './update-logging-configuration.ts';
 import { updateRoom } from './update-room.ts';
+import { requestAuthenticator } from './verify-signature.ts';
 
 /** The largest valid request (50 tags, escaped) is far below this. */
 const MAX_BODY_BYTES = 256 * 1024;
@@ -87,16 +88,24 @@ function route(method: string, url: string, query: string): Route | ApiError {
 
 export function registerControlPlane(app: TemplatedApp, ctx: Context): void {
   const limits: BodyLimits = { maxBytes: MAX_BODY_BYTES, maxDrainBytes: MAX_DRAIN_BYTES, timeoutMs: ctx.config.httpBodyTimeoutSeconds * 1000 };
-  app.any('/*', (res, req) => handleApiRequest(ctx, limits, res, req));
+  const authenticate = requestAuthenticator(ctx);
+  app.any('/*', (res, req) => handleApiRequest(ctx, limits, authenticate, res, req));
 }
 
-function handleApiRequest(ctx: Context, limits: BodyLimits, res: HttpResponse, req: HttpRequest): void {
+function handleApiRequest(
+  ctx: Context,
+  limits: BodyLimits,
+  authenticate: ReturnType<typeof requestAuthenticator>,
+  res: HttpResponse,
+  req: HttpRequest,
+): void {
   const started = performance.now();
   const state: ResponseState = { aborted: false };
   res.onAborted(() => {
     state.aborted = true;
   });
   const method = req.getMethod();
+  const verify = authenticate?.(req);
   const found = route(method, req.getUrl(), req.getQuery() ?? '');
   if (found instanceof ApiError) {
     ctx.metrics.apiRequests.labels('unknown', String(found.status)).inc();
@@ -120,6 +129,8 @@ function handleApiRequest(ctx: Context, limits: BodyLimits, res: HttpResponse, r
   const body = found.hasBody ? readBody(res, limits, state) : Promise.resolve(Buffer.alloc(0));
   body
     .then(async (raw) => {
+      // Before anything else looks at the request: no quota spent, no validation detail given away.
+      await verify?.(raw);
       const parsed = (operation.input as z.ZodType).safeParse({ ...parseJsonBody(raw), ...found.params });
       if (!parsed.success) throw validationErrorOf(parsed.error);
       // Charged only once the input is valid: the ThrottlingException's resourceId comes from it.

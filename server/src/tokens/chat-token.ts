@@ -2,6 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeAtomically } from '../store/atomic-file.ts';
+import { readTokenKeyFile, tokenKey, type TokenKeyRing } from './token-keys.ts';
 
 /** What a chat token carries from CreateChatToken to the WebSocket handshake. */
 export interface ChatTokenClaims {
@@ -26,7 +27,13 @@ interface WireClaims {
   s: number;
 }
 
-const VERSION = 'v1';
+/**
+ * v2.<key id>.<base64url(iv | ciphertext | tag)>, the key id and version bound in as AAD. v1 (no
+ * key id) is what servers before key rotation minted: still opened, by trying each key, so an
+ * upgrade does not invalidate tokens handed out just before it.
+ */
+const VERSION = 'v2';
+const LEGACY_VERSION = 'v1';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
@@ -36,18 +43,28 @@ const TAG_BYTES = 16;
  * valid Sec-WebSocket-Protocol value, where it travels.
  */
 export class ChatTokenCipher {
-  private constructor(private readonly key: Buffer) {}
+  private ring!: TokenKeyRing;
+  private byId!: ReadonlyMap<string, Buffer>;
+
+  private constructor(ring: TokenKeyRing) {
+    this.useKeys(ring);
+  }
 
   static fromKey(key: Buffer): ChatTokenCipher {
-    if (key.length !== 32) throw new Error('the chat token key must be 32 bytes');
-    return new ChatTokenCipher(key);
+    return new ChatTokenCipher({ current: tokenKey(key), previous: [] });
+  }
+
+  static fromKeys(ring: TokenKeyRing): ChatTokenCipher {
+    return new ChatTokenCipher(ring);
   }
 
   /**
-   * The key from configuration (base64), else the one kept in the data dir, else a new one saved
-   * there: tokens then survive a restart, and nodes that share a key accept each other's tokens.
+   * The keys of --token-key-file, else the key from configuration (base64), else the one kept in
+   * the data dir, else a new one saved there: tokens then survive a restart, and nodes that share
+   * a key accept each other's tokens.
    */
-  static async load(dataDir: string, configuredKey: string | undefined): Promise<ChatTokenCipher> {
+  static async load(dataDir: string, configuredKey: string | undefined, keyFile?: string): Promise<ChatTokenCipher> {
+    if (keyFile) return ChatTokenCipher.fromKeys(await readTokenKeyFile(keyFile));
     if (configuredKey) return ChatTokenCipher.fromKey(Buffer.from(configuredKey, 'base64'));
     const path = join(dataDir, 'token.key');
     try {
@@ -57,7 +74,17 @@ export class ChatTokenCipher {
     }
     const key = randomBytes(32);
     await writeAtomically(path, `${key.toString('base64')}\n`);
-    return new ChatTokenCipher(key);
+    return ChatTokenCipher.fromKey(key);
+  }
+
+  /** Swaps the keys between two events: a token is sealed or opened with one ring, never a mix. */
+  useKeys(ring: TokenKeyRing): void {
+    this.byId = new Map([ring.current, ...ring.previous].map((k) => [k.id, k.key]));
+    this.ring = ring;
+  }
+
+  get keys(): TokenKeyRing {
+    return this.ring;
   }
 
   seal(claims: Omit<ChatTokenClaims, 'tokenId'>): { token: string; tokenId: string } {
@@ -71,36 +98,53 @@ export class ChatTokenCipher {
       s: claims.sessionExpiresAt,
     };
     if (claims.attributes) wire.a = claims.attributes;
+    const { id, key } = this.ring.current;
+    const header = `${VERSION}.${id}`;
     const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
-    cipher.setAAD(Buffer.from(VERSION));
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    cipher.setAAD(Buffer.from(header));
     const body = Buffer.concat([cipher.update(JSON.stringify(wire), 'utf8'), cipher.final()]);
-    const token = `${VERSION}.${Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url')}`;
+    const token = `${header}.${Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url')}`;
     return { token, tokenId };
   }
 
-  /** The claims of a token this key sealed, or undefined for anything else (forged, altered, garbage). */
+  /** The claims of a token one of the keys sealed, or undefined for anything else (forged, altered, garbage, a retired key). */
   open(token: string): ChatTokenClaims | undefined {
-    if (!token.startsWith(`${VERSION}.`)) return undefined;
-    const raw = Buffer.from(token.slice(VERSION.length + 1), 'base64url');
-    if (raw.length <= IV_BYTES + TAG_BYTES) return undefined;
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', this.key, raw.subarray(0, IV_BYTES));
-      decipher.setAAD(Buffer.from(VERSION));
-      decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
-      const plain = Buffer.concat([decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)), decipher.final()]);
-      const wire = JSON.parse(plain.toString('utf8')) as WireClaims;
-      return {
-        tokenId: wire.j,
-        roomId: wire.r,
-        userId: wire.u,
-        attributes: wire.a,
-        capabilities: wire.c,
-        tokenExpiresAt: wire.t,
-        sessionExpiresAt: wire.s,
-      };
-    } catch {
-      return undefined;
+    if (token.startsWith(`${VERSION}.`)) {
+      const dot = token.indexOf('.', VERSION.length + 1);
+      if (dot < 0) return undefined;
+      const key = this.byId.get(token.slice(VERSION.length + 1, dot));
+      return key ? decrypt(key, token.slice(0, dot), token.slice(dot + 1)) : undefined;
     }
+    if (token.startsWith(`${LEGACY_VERSION}.`)) {
+      for (const key of this.byId.values()) {
+        const claims = decrypt(key, LEGACY_VERSION, token.slice(LEGACY_VERSION.length + 1));
+        if (claims) return claims;
+      }
+    }
+    return undefined;
+  }
+}
+
+function decrypt(key: Buffer, aad: string, payload: string): ChatTokenClaims | undefined {
+  const raw = Buffer.from(payload, 'base64url');
+  if (raw.length <= IV_BYTES + TAG_BYTES) return undefined;
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, IV_BYTES));
+    decipher.setAAD(Buffer.from(aad));
+    decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
+    const plain = Buffer.concat([decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)), decipher.final()]);
+    const wire = JSON.parse(plain.toString('utf8')) as WireClaims;
+    return {
+      tokenId: wire.j,
+      roomId: wire.r,
+      userId: wire.u,
+      attributes: wire.a,
+      capabilities: wire.c,
+      tokenExpiresAt: wire.t,
+      sessionExpiresAt: wire.s,
+    };
+  } catch {
+    return undefined;
   }
 }
