@@ -124,7 +124,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       const finished = () => {
         if (++finals === workerCount) resolve();
       };
-      for (const w of workers) {
+      for (const [index, w] of workers.entries()) {
         let final = false;
         w.on('message', (r: WorkerReport) => {
           aggregate.add(r, now());
@@ -139,14 +139,17 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
           }
         });
         w.on('error', (error) => {
-          failures.push(`worker failed: ${error.stack ?? error.message}`);
+          log(`worker ${index} died: ${error.stack ?? error.message}`);
+          failures.push(`worker ${index} died: ${error.message}`);
           if (!final) {
             final = true;
             finished();
           }
         });
-        w.on('exit', () => {
+        w.on('exit', (code) => {
           if (!final) {
+            // No final report and no error: its viewers' last second and its closes are lost.
+            failures.push(`worker ${index} exited with code ${code} before its final report`);
             final = true;
             finished();
           }
@@ -216,6 +219,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     // Workers end on their own after the drain; this is only the backstop for a stuck one.
     const deadline = setTimeout(() => {
       failures.push('workers did not finish in time and were stopped');
+      log('workers did not finish in time and were stopped');
       for (const w of workers) void w.terminate();
     }, plan.endMs + 60_000 + (startAt - now()));
     await allDone;
@@ -234,9 +238,6 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       const control = createControlPlane(o.target.control);
       await Promise.allSettled(rooms.map((r) => control.deleteRoom(r.arn)));
     }
-    for (const f of failures) log(f);
-    const warnings = load.warnings(aggregate.eventLoopRunP99Ms);
-    if (failures.length) warnings.push(...failures);
     return buildResult({
       plan,
       target: { url: o.target.url, kind: o.target.kind },
@@ -252,8 +253,9 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         workers: workerCount,
         rssMB: load.rssMB(),
         eventLoopDelayP99Ms: aggregate.eventLoopRunP99Ms,
-        warnings,
+        warnings: load.warnings(aggregate.eventLoopRunP99Ms),
       },
+      failures,
       ...(serverBefore && serverAfter
         ? {
             server: serverUsage(

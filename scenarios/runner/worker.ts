@@ -65,6 +65,13 @@ port.on('message', (m: MainToWorker) => {
 });
 
 const timer = setInterval(() => report(false), init.reportMs);
+// Test-only (scenarios/test/runner-faults.test.ts): CHATSTORM_TEST_CRASH_WORKER=<index> makes that
+// worker throw an uncaught error after its first report, so the test sees a worker really die.
+if (process.env.CHATSTORM_TEST_CRASH_WORKER === String(init.slice.index)) {
+  setTimeout(() => {
+    throw new Error(`test-only crash of worker ${init.slice.index} (CHATSTORM_TEST_CRASH_WORKER)`);
+  }, init.reportMs + Math.max(0, init.startAt - clock.now()));
+}
 swarm.start();
 await swarm.finished;
 clearInterval(timer);

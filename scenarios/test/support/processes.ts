@@ -54,11 +54,12 @@ export interface Finished {
   output: string;
 }
 
-/** `npm run bench -- <args>` as a child process, killed if it outlives the timeout. */
-export function runBench(args: string[], timeoutMs: number): { child: ChildProcess; finished: Promise<Finished> } {
+/** `npm run bench -- <args>` as a child process (with `env` added to ours), killed if it outlives the timeout. */
+export function runBench(args: string[], timeoutMs: number, env: Record<string, string> = {}): { child: ChildProcess; finished: Promise<Finished> } {
   const child = spawn(process.execPath, ['--import', 'tsx', 'scenarios/runner/cli.ts', '--no-progress', ...args], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
