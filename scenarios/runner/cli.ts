@@ -99,6 +99,7 @@ async function main(): Promise<number> {
       cleanUp: false,
     };
   }
+  if (cli.wsUrl) target.wsUrl = cli.wsUrl;
   if (cli.transport === 'raw' && !target.wsUrl.startsWith('ws://')) {
     say('--transport raw speaks plain ws:// only; use the default ws transport for wss:// targets');
     return 2;
