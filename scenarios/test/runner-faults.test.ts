@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { RunResult } from '../lib/results.ts';
-import { startFaultyProxy, type FaultPlan } from './support/faulty-proxy.ts';
+import { assertReportsFaults, faultLine, SMOKE_FAULTS } from './support/fault-checks.ts';
+import { startFaultyProxy } from './support/faulty-proxy.ts';
 import { runBench, startServer, tempDir } from './support/processes.ts';
 
 // The Node runner must see faults of its own making: a generator that broke is a failed run with
@@ -11,7 +12,6 @@ import { runBench, startServer, tempDir } from './support/processes.ts';
 
 const readResult = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as RunResult;
 
-export const FAULTS: FaultPlan = { seed: 7, drop: 3, duplicate: 2, swap: 2, delay: 2, delayMs: 400, refuse: 2, refuseAmong: 8, chance: 0.15 };
 
 describe('node runner faults', () => {
   it('fails the run naming the cause when a worker thread dies, and does not call it a saturated generator', async (t) => {
@@ -37,7 +37,7 @@ describe('node runner faults', () => {
     const dir = tempDir(t);
     const server = await startServer(path.join(dir, 'data'));
     t.after(() => server.stop());
-    const proxy = await startFaultyProxy(server.url.replace(/^http/, 'ws'), FAULTS);
+    const proxy = await startFaultyProxy(server.url.replace(/^http/, 'ws'), SMOKE_FAULTS);
     t.after(() => proxy.close());
     const out = path.join(dir, 'faults.json');
     // The control plane goes straight to chatstorm; only the chat WebSocket passes the proxy.
@@ -46,32 +46,9 @@ describe('node runner faults', () => {
       90_000,
     );
     const { code, output } = await finished;
-    const injected = proxy.injected;
-    t.diagnostic(`injected ${JSON.stringify(injected)}`);
-    assert.ok(proxy.complete(), `every planned fault happened: ${JSON.stringify(injected)}\n${output}`);
     assert.equal(code, 1, `failed thresholds exit 1\n${output}`);
     const r = readResult(out);
-    t.diagnostic(
-      `reported missing ${r.deliveries.missing} duplicated ${r.deliveries.duplicated} outOfOrder ${r.deliveries.outOfOrder} ` +
-        `refused ${r.viewers.connects.refused} error ${r.viewers.connects.error} latency max ${r.latencyMs.max} ms ` +
-        `(sent ${r.messages.sent}, expected ${r.deliveries.expected}, frames ${r.deliveries.frames})`,
-    );
-    assert.equal(r.deliveries.missing, injected.dropped, 'missing == dropped');
-    assert.equal(r.deliveries.duplicated, injected.duplicated, 'duplicated == duplicated');
-    assert.equal(r.deliveries.outOfOrder, injected.swapped, 'out of order == swapped pairs');
-    assert.equal(r.viewers.connects.refused, injected.refused[401] + injected.refused[503], 'refused connects == refused handshakes');
-    assert.equal(r.viewers.connects.error, 0);
-    assert.equal(r.deliveries.delivered, r.deliveries.expected - injected.dropped);
-    assert.ok(r.latencyMs.max >= FAULTS.delayMs, `a delayed delivery shows in the latency (max ${r.latencyMs.max} ms)`);
-    assert.equal(r.messages.acked, r.messages.sent, 'the proxy never touched a sender’s own copy');
-    const verdict = Object.fromEntries(r.thresholds.map((v) => [v.expression, v.pass]));
-    assert.deepEqual(verdict, {
-      'loss == 0': false,
-      'duplicates == 0': false,
-      'outOfOrder == 0': false,
-      'errors == 0': true,
-      'connectErrors == 0': false,
-      'acked == 100%': true,
-    });
+    t.diagnostic(faultLine(proxy, r));
+    assertReportsFaults(r, proxy, SMOKE_FAULTS, output);
   });
 });
