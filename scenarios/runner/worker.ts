@@ -4,7 +4,7 @@ import { Plan } from '../lib/schedule.ts';
 import { Swarm } from '../lib/swarm.ts';
 import { createControlPlane } from './control-plane.ts';
 import { WorkerDeliveryLog } from './worker-delivery-log.ts';
-import type { MainToWorker, WorkerInit, WorkerReport } from './worker-messages.ts';
+import type { MainToWorker, WorkerInit, WorkerReady, WorkerReport } from './worker-messages.ts';
 import { WorkerMetrics } from './worker-metrics.ts';
 import { RawTransport } from './raw-transport.ts';
 import { WsTransport } from './ws-transport.ts';
@@ -23,12 +23,24 @@ whole.enable();
 // timeOrigin + now(): high resolution, and the same epoch in every thread of the process.
 const clock = { now: () => performance.timeOrigin + performance.now() };
 
+// Loading this thread (tsx compiling the runner) takes from a few hundred ms to seconds on a busy
+// machine, so t = 0 comes from the main thread once every worker is here, not from a guess.
+const startAt = await new Promise<number>((resolve) => {
+  const onStart = (m: MainToWorker) => {
+    if (m.type !== 'start') return;
+    port.off('message', onStart);
+    resolve(m.startAt);
+  };
+  port.on('message', onStart);
+  port.postMessage({ type: 'ready', worker: init.slice.index } satisfies WorkerReady);
+});
+
 const swarm = new Swarm({
   plan: new Plan(init.profile),
   slice: init.slice,
   rooms: init.rooms,
   wsUrl: init.wsUrl,
-  startAt: init.startAt,
+  startAt,
   clock,
   ticker: { every: (ms, fn) => setInterval(fn, ms), cancel: (h) => clearInterval(h as NodeJS.Timeout) },
   transport: init.transport === 'raw' ? new RawTransport() : new WsTransport(),
@@ -70,7 +82,7 @@ const timer = setInterval(() => report(false), init.reportMs);
 if (process.env.CHATSTORM_TEST_CRASH_WORKER === String(init.slice.index)) {
   setTimeout(() => {
     throw new Error(`test-only crash of worker ${init.slice.index} (CHATSTORM_TEST_CRASH_WORKER)`);
-  }, init.reportMs + Math.max(0, init.startAt - clock.now()));
+  }, init.reportMs + Math.max(0, startAt - clock.now()));
 }
 swarm.start();
 await swarm.finished;
