@@ -233,12 +233,13 @@ export async function startFaultyProxy(upstreamUrl: string, plan: FaultPlan): Pr
       socket.end(`HTTP/1.1 ${response.statusCode} ${response.statusMessage}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       request.destroy();
     });
+    let opened = false;
     up.on('error', () => {
-      if (up.readyState === WebSocket.CLOSED && socket.writable && !socket.destroyed) {
-        socket.end('HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      }
+      // Before the upgrade the client is still waiting for an answer; afterwards 'close' follows.
+      if (!opened && !socket.destroyed) socket.end('HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     });
     up.once('open', () => {
+      opened = true;
       if (socket.destroyed) {
         up.terminate();
         return;
