@@ -78,9 +78,12 @@ port.on('message', (m: MainToWorker) => {
 
 const timer = setInterval(() => report(false), init.reportMs);
 // Test-only (scenarios/test/runner-faults.test.ts): CHATSTORM_TEST_CRASH_WORKER=<index> makes that
-// worker throw an uncaught error after its first report, so the test sees a worker really die.
-if (process.env.CHATSTORM_TEST_CRASH_WORKER === String(init.slice.index)) {
+// worker throw an uncaught error after its first report, <index>:exit makes it exit with code 3
+// (no error event), so the tests see a worker really die both ways.
+const crash = process.env.CHATSTORM_TEST_CRASH_WORKER?.split(':');
+if (crash?.[0] === String(init.slice.index)) {
   setTimeout(() => {
+    if (crash[1] === 'exit') process.exit(3);
     throw new Error(`test-only crash of worker ${init.slice.index} (CHATSTORM_TEST_CRASH_WORKER)`);
   }, init.reportMs + Math.max(0, startAt - clock.now()));
 }
