@@ -84,6 +84,15 @@ async function main(): Promise<number> {
   } else {
     const pinning = cli.pin ? planPinning() : undefined;
     server = await startEmbeddedServer(pinning ? { cores: pinning.serverCores } : {});
+    // process.exit (a second Ctrl-C, a crash) skips the orderly stop below: never leave the server running.
+    const pid = server.pid;
+    process.once('exit', () => {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    });
     const pinned = pinning ? pinSelf(pinning.generatorCores) : false;
     say(
       `chatstorm started at ${server.url} (pid ${server.pid})` +

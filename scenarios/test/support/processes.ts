@@ -65,7 +65,14 @@ export function runBench(args: string[], timeoutMs: number, env: Record<string, 
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   const finished = new Promise<Finished>((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    // Two SIGTERMs are the runner's "quit now", which still stops the server it started; SIGKILL
+    // only if even that does not end it.
+    const timer = setTimeout(() => {
+      output += `\n[stopped after ${timeoutMs} ms]`;
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGTERM'), 200).unref();
+      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+    }, timeoutMs);
     child.once('exit', (code) => {
       clearTimeout(timer);
       resolve({ code, output });
