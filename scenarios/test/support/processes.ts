@@ -46,7 +46,10 @@ async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGTERM');
+  // A server that ignores SIGTERM must not hold the test up until the global timeout.
+  const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
   await exited;
+  clearTimeout(kill);
 }
 
 export interface Finished {
