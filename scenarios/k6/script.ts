@@ -13,6 +13,8 @@ import { buildK6Result, type K6SummaryData } from './summary.ts';
 
 // Everything an entry script exports, built from one profile. Environment:
 //   CHATSTORM_URL     target (default http://127.0.0.1:8080)
+//   CHATSTORM_WS_URL  the chat WebSocket when it is not the ws:// of CHATSTORM_URL (e.g. a proxy
+//                     in front of the same server); the control plane stays on CHATSTORM_URL
 //   CHATSTORM_SET     profile overrides, "viewers=5000;duration=2m;churn.leavePerSecond=0.05"
 //   VIEWERS_PER_VU    how many viewers one VU holds (default 500)
 //   CHATSTORM_OUT     results file (default <scenario>-k6-<time>.json in the working directory:
@@ -32,7 +34,7 @@ export function createScript(input: ProfileInput) {
   const profile = resolveProfile(input, overrides);
   const plan = new Plan(profile);
   const base = (__ENV.CHATSTORM_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
-  const wsUrl = `${base.replace(/^http/, 'ws')}/`;
+  const wsUrl = __ENV.CHATSTORM_WS_URL || `${base.replace(/^http/, 'ws')}/`;
   const viewersPerVu = Number(__ENV.VIEWERS_PER_VU ?? DEFAULT_VIEWERS_PER_VU);
   const vus = vusFor(profile, viewersPerVu);
   const control = new K6ControlPlane(base);

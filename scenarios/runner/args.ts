@@ -12,6 +12,8 @@ export const USAGE = `Usage: npm run bench -- [options]
   --url URL             an IVS-Chat-compatible server (http://host:port); default: start chatstorm here
   --aws-region REGION   real Amazon IVS Chat (credentials from the AWS environment); with --url, that
                         endpoint signed with SigV4
+  --ws-url URL          the chat WebSocket (ws:// or wss://) when it is not the ws:// of --url, e.g. a
+                        proxy in front of the same server; the control plane stays on --url
   --viewers N           --rooms N   --chatters N (per room)   --rate N (messages/s per chatter)
   --duration D          load phase, e.g. 30s, 2m   --ramp-up D   --drain D   --steps N
   --message-bytes N     --connect-rate N (connections/s, 0 = unlimited)   --hot-room-share X
@@ -34,6 +36,8 @@ export const USAGE = `Usage: npm run bench -- [options]
 export interface CliOptions {
   profile: string;
   url?: string;
+  /** The chat WebSocket, when it is not derived from the target's URL. */
+  wsUrl?: string;
   awsRegion?: string;
   overrides: Record<string, unknown>;
   thresholds?: string[];
@@ -83,6 +87,7 @@ export function parseCli(argv: string[]): CliOptions {
   const options: NonNullable<ParseArgsConfig['options']> = {
     profile: { type: 'string' },
     url: { type: 'string' },
+    'ws-url': { type: 'string' },
     'aws-region': { type: 'string' },
     set: { type: 'string', multiple: true },
     threshold: { type: 'string', multiple: true },
@@ -125,9 +130,11 @@ export function parseCli(argv: string[]): CliOptions {
   }
 
   const url = read('url', z.url({ protocol: /^(https?|wss?)$/ }));
+  const wsUrl = read('ws-url', z.url({ protocol: /^wss?$/, error: 'a ws:// or wss:// URL' }));
   return {
     profile: (values.profile as string | undefined) ?? 'fanout',
     ...(url ? { url } : {}),
+    ...(wsUrl ? { wsUrl } : {}),
     ...(values['aws-region'] ? { awsRegion: read('aws-region', z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1'))! } : {}),
     overrides,
     ...(values.threshold ? { thresholds: values.threshold as string[] } : {}),

@@ -93,6 +93,15 @@ async function main(): Promise<number> {
   } else {
     const pinning = cli.pin ? planPinning() : undefined;
     server = await startEmbeddedServer(pinning ? { cores: pinning.serverCores } : {});
+    // process.exit (a second Ctrl-C, a crash) skips the orderly stop below: never leave the server running.
+    const pid = server.pid;
+    process.once('exit', () => {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    });
     const pinned = pinning ? pinSelf(pinning.generatorCores) : false;
     say(
       `chatstorm started at ${server.url} (pid ${server.pid})` +
@@ -108,6 +117,7 @@ async function main(): Promise<number> {
       cleanUp: false,
     };
   }
+  if (cli.wsUrl) target.wsUrl = cli.wsUrl;
   let audit: AuditTarget | undefined;
   if (cli.audit && server) {
     const embedded = server;

@@ -17,7 +17,13 @@ export interface ReportInput {
   loadSeconds: number;
   aggregate: RunAggregate;
   timeline: TimelinePoint[];
+  /** What the generator measured about itself; `warnings` are its saturation verdicts only. */
   generator: Omit<RunResult['generator'], 'bottleneck'>;
+  /**
+   * The run itself broke (a worker thread died or hung): its viewers' figures are gone, so the run
+   * fails naming the cause whatever the thresholds say. Not a saturated generator.
+   */
+  failures?: string[];
   server?: RunResult['server'];
   peakViewers: number;
 }
@@ -73,6 +79,10 @@ export function buildResult(i: ReportInput): RunResult {
   const loadSeconds = i.loadSeconds;
   const ledger = a.ledger.totals;
   const steps = i.plan.stepMs > 0 ? stepResults(i.plan, a) : undefined;
+  const generatorBound = i.generator.warnings.length > 0;
+  const failures = i.failures ?? [];
+  const errors: Record<string, number> = { ...c.errors };
+  for (const f of failures) errors[f] = (errors[f] ?? 0) + 1;
   const result: RunResult = {
     schemaVersion: RESULTS_SCHEMA_VERSION,
     scenario: i.plan.profile.name,
@@ -105,21 +115,21 @@ export function buildResult(i: ReportInput): RunResult {
       accounting: 'exact',
     },
     latencyMs: percentilesOf(a.latency),
-    errors: c.errors,
+    errors,
     apiErrors: c.apiErrors,
     moderation: {
       actions: c.moderation,
       eventsReceived: { deleteMessage: c.moderationEvents.delete_message, disconnectUser: c.moderationEvents.disconnect_user },
     },
-    generator: { ...i.generator, bottleneck: i.generator.warnings.length > 0 },
+    generator: { ...i.generator, bottleneck: generatorBound },
     ...(i.server ? { server: i.server } : {}),
-    ...(steps ? { steps, capacity: capacityVerdict(i.plan, steps, i.generator.warnings.length > 0) } : {}),
+    ...(steps ? { steps, capacity: capacityVerdict(i.plan, steps, generatorBound) } : {}),
     timeline: i.timeline,
     thresholds: [],
     passed: false,
   };
   result.thresholds = evaluateThresholds(i.plan.profile.thresholds, result);
-  result.passed = result.thresholds.every((t) => t.pass);
+  result.passed = failures.length === 0 && result.thresholds.every((t) => t.pass);
   return result;
 }
 

@@ -12,7 +12,7 @@ import { Progress } from './progress.ts';
 import { buildResult } from './report.ts';
 import { scrapeServer, serverUsage, type ServerSample } from './server-scrape.ts';
 import { startTsWorker } from './ts-worker.ts';
-import type { MainToWorker, WorkerInit, WorkerReport } from './worker-messages.ts';
+import type { MainToWorker, WorkerInit, WorkerToMain } from './worker-messages.ts';
 
 // One run: rooms are created, worker threads hold the audience, the main thread folds their
 // reports into live progress, Prometheus metrics and, at the end, the result.
@@ -48,6 +48,8 @@ export interface RunOptions {
 }
 
 const now = () => performance.timeOrigin + performance.now();
+/** How long a worker thread may take to load before the run fails without it. */
+const WORKER_LOAD_MS = 60_000;
 
 async function createRooms(target: Target, plan: Plan, runId: string, loggingArns?: string[]): Promise<RoomRef[]> {
   const control = createControlPlane(target.control);
@@ -102,10 +104,8 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       : undefined;
 
     const workerCount = Math.max(1, Math.min(o.workers, o.profile.viewers));
-    // Workers take a few hundred ms to load; t = 0 is set after that so the ramp starts on time.
-    const startAt = now() + 300 + 100 * workerCount;
-    const startedAt = new Date(startAt);
-    const aggregate = new RunAggregate(plan, startAt);
+    // Set once every worker has loaded (see below); reports only come after that.
+    let aggregate!: RunAggregate;
     const timeline: TimelinePoint[] = [];
     let peakViewers = 0;
     let finals = 0;
@@ -118,20 +118,32 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         rooms,
         wsUrl: o.target.wsUrl,
         control: o.target.control,
-        startAt,
         reportMs,
         transport: o.transport ?? 'ws',
       };
       return startTsWorker(new URL('./worker.ts', import.meta.url), { workerData: init });
     });
 
+    const ready = new Set<number>();
+    let allReady!: () => void;
+    const everyoneReady = new Promise<void>((resolve) => (allReady = resolve));
+    // A worker that died while loading will never say it is ready: it no longer holds up t = 0.
+    const readyOrGone = (index: number) => {
+      ready.add(index);
+      if (ready.size === workerCount) allReady();
+    };
+
     const allDone = new Promise<void>((resolve) => {
       const finished = () => {
         if (++finals === workerCount) resolve();
       };
-      for (const w of workers) {
+      for (const [index, w] of workers.entries()) {
         let final = false;
-        w.on('message', (r: WorkerReport) => {
+        w.on('message', (r: WorkerToMain) => {
+          if (r.type === 'ready') {
+            readyOrGone(index);
+            return;
+          }
           aggregate.add(r, now());
           metrics.add(r.counters);
           metrics.latency.add(r.latency);
@@ -144,20 +156,44 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
           }
         });
         w.on('error', (error) => {
-          failures.push(`worker failed: ${error.stack ?? error.message}`);
+          log(`worker ${index} died: ${error.stack ?? error.message}`);
+          failures.push(`worker ${index} died: ${error.message}`);
+          readyOrGone(index);
           if (!final) {
             final = true;
             finished();
           }
         });
-        w.on('exit', () => {
+        w.on('exit', (code) => {
           if (!final) {
+            // No final report and no error: its viewers' last second and its closes are lost.
+            failures.push(`worker ${index} exited with code ${code} before its final report`);
+            log(failures[failures.length - 1]!);
+            readyOrGone(index);
             final = true;
             finished();
           }
         });
       }
     });
+
+    // Loading a worker (tsx compiling the runner in that thread) takes from a few hundred ms to
+    // several seconds on a busy machine; a fixed head start lost the first seconds of the load
+    // phase, or all of it. So t = 0 is set once every worker is ready.
+    const loading = setTimeout(() => {
+      for (const [index, w] of workers.entries()) {
+        if (ready.has(index)) continue;
+        failures.push(`worker ${index} did not load within ${WORKER_LOAD_MS / 1000} s`);
+        log(failures[failures.length - 1]!);
+        void w.terminate();
+      }
+    }, WORKER_LOAD_MS);
+    await everyoneReady;
+    clearTimeout(loading);
+    const startAt = now() + 100;
+    const startedAt = new Date(startAt);
+    aggregate = new RunAggregate(plan, startAt);
+    for (const w of workers) w.postMessage({ type: 'start', startAt } satisfies MainToWorker);
 
     // When the load phase ended: on plan, or earlier (Ctrl-C, a broken capacity step).
     let loadEndedAt = startAt + plan.durationMs;
@@ -166,6 +202,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       for (const w of workers) w.postMessage({ type: 'finish' } satisfies MainToWorker);
     };
     o.signal?.addEventListener('abort', finish, { once: true });
+    if (o.signal?.aborted) finish();
 
     let lastTick = now();
     let lastStep = -1;
@@ -221,6 +258,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     // Workers end on their own after the drain; this is only the backstop for a stuck one.
     const deadline = setTimeout(() => {
       failures.push('workers did not finish in time and were stopped');
+      log('workers did not finish in time and were stopped');
       for (const w of workers) void w.terminate();
     }, plan.endMs + 60_000 + (startAt - now()));
     await allDone;
@@ -251,9 +289,6 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         })
       : undefined;
     if (logging && o.target.cleanUp) await createControlPlane(o.target.control).deleteLoggingConfiguration(logging.arn).catch(() => undefined);
-    for (const f of failures) log(f);
-    const warnings = load.warnings(aggregate.eventLoopRunP99Ms);
-    if (failures.length) warnings.push(...failures);
     const result = buildResult({
       plan,
       target: { url: o.target.url, kind: o.target.kind },
@@ -269,8 +304,9 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         workers: workerCount,
         rssMB: load.rssMB(),
         eventLoopDelayP99Ms: aggregate.eventLoopRunP99Ms,
-        warnings,
+        warnings: load.warnings(aggregate.eventLoopRunP99Ms),
       },
+      failures,
       ...(serverBefore && serverAfter
         ? {
             server: serverUsage(

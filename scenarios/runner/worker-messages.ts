@@ -13,8 +13,6 @@ export interface WorkerInit {
   rooms: RoomRef[];
   wsUrl: string;
   control: ControlPlaneConfig;
-  /** Epoch ms of t = 0. */
-  startAt: number;
   reportMs: number;
   transport: 'ws' | 'raw';
 }
@@ -42,4 +40,13 @@ export interface WorkerReport {
   eventLoopRunP99Ms: number;
 }
 
-export type MainToWorker = { type: 'finish' };
+/** Sent once the worker has loaded; t = 0 is set when every worker has said it. */
+export interface WorkerReady {
+  type: 'ready';
+  worker: number;
+}
+
+export type WorkerToMain = WorkerReady | WorkerReport;
+
+/** `start` carries t = 0 (epoch ms); `finish` ends the run early. */
+export type MainToWorker = { type: 'start'; startAt: number } | { type: 'finish' };

@@ -4,7 +4,7 @@ import { Plan } from '../lib/schedule.ts';
 import { Swarm } from '../lib/swarm.ts';
 import { createControlPlane } from './control-plane.ts';
 import { WorkerDeliveryLog } from './worker-delivery-log.ts';
-import type { MainToWorker, WorkerInit, WorkerReport } from './worker-messages.ts';
+import type { MainToWorker, WorkerInit, WorkerReady, WorkerReport } from './worker-messages.ts';
 import { WorkerMetrics } from './worker-metrics.ts';
 import { RawTransport } from './raw-transport.ts';
 import { WsTransport } from './ws-transport.ts';
@@ -23,12 +23,24 @@ whole.enable();
 // timeOrigin + now(): high resolution, and the same epoch in every thread of the process.
 const clock = { now: () => performance.timeOrigin + performance.now() };
 
+// Loading this thread (tsx compiling the runner) takes from a few hundred ms to seconds on a busy
+// machine, so t = 0 comes from the main thread once every worker is here, not from a guess.
+const startAt = await new Promise<number>((resolve) => {
+  const onStart = (m: MainToWorker) => {
+    if (m.type !== 'start') return;
+    port.off('message', onStart);
+    resolve(m.startAt);
+  };
+  port.on('message', onStart);
+  port.postMessage({ type: 'ready', worker: init.slice.index } satisfies WorkerReady);
+});
+
 const swarm = new Swarm({
   plan: new Plan(init.profile),
   slice: init.slice,
   rooms: init.rooms,
   wsUrl: init.wsUrl,
-  startAt: init.startAt,
+  startAt,
   clock,
   ticker: { every: (ms, fn) => setInterval(fn, ms), cancel: (h) => clearInterval(h as NodeJS.Timeout) },
   transport: init.transport === 'raw' ? new RawTransport() : new WsTransport(),
@@ -66,6 +78,16 @@ port.on('message', (m: MainToWorker) => {
 });
 
 const timer = setInterval(() => report(false), init.reportMs);
+// Test-only (scenarios/test/runner-faults.test.ts): CHATSTORM_TEST_CRASH_WORKER=<index> makes that
+// worker throw an uncaught error after its first report, <index>:exit makes it exit with code 3
+// (no error event), so the tests see a worker really die both ways.
+const crash = process.env.CHATSTORM_TEST_CRASH_WORKER?.split(':');
+if (crash?.[0] === String(init.slice.index)) {
+  setTimeout(() => {
+    if (crash[1] === 'exit') process.exit(3);
+    throw new Error(`test-only crash of worker ${init.slice.index} (CHATSTORM_TEST_CRASH_WORKER)`);
+  }, init.reportMs + Math.max(0, startAt - clock.now()));
+}
 swarm.start();
 await swarm.finished;
 clearInterval(timer);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { RunResult } from '../lib/results.ts';
 import { freePort, runBench, startServer, tempDir } from './support/processes.ts';
+import { waitFor } from './support/wait-for.ts';
 
 // The Node runner end to end: real processes, real sockets, a real chatstorm server.
 
@@ -75,13 +76,15 @@ describe('node runner', () => {
 
     // Wait for the runner to report connected viewers, then read everything it exports.
     let text = '';
-    const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline) {
-      text = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text(), () => '');
-      if (/^chatstorm_load_viewers [1-9]/m.test(text)) break;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    assert.match(text, /^chatstorm_load_viewers [1-9]/m, 'the runner reported connected viewers');
+    await waitFor(
+      async () => {
+        text = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text(), () => '');
+        return /^chatstorm_load_viewers [1-9]/m.test(text);
+      },
+      'the runner’s /metrics to report connected viewers',
+      30_000,
+      200,
+    );
     const exported = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
     assert.deepEqual([...exported].sort(), [...LOAD_METRICS].sort());
     assert.match(text, /^chatstorm_load_info\{scenario="smoke"\} 1$/m);

@@ -3,6 +3,7 @@ import net from 'node:net';
 import { describe, it } from 'node:test';
 import type { SocketEvents } from '../lib/ports.ts';
 import { RawTransport } from '../runner/raw-transport.ts';
+import { waitFor, within } from './support/wait-for.ts';
 
 // The bare-socket WebSocket client against a scripted server that writes exact bytes, so frame
 // boundaries, fragments, pings and close codes are what the test says they are.
@@ -68,7 +69,7 @@ describe('raw transport', () => {
     t.after(() => server.close());
     const r = recorder();
     new RawTransport().open(server.url, 'tok', r.events);
-    const { socket, request } = await server.connection;
+    const { socket, request } = await within(server.connection, 'the client’s upgrade request');
     assert.match(request, /^GET \/ HTTP\/1\.1\r\n/);
     assert.match(request, /\r\nSec-WebSocket-Protocol: tok\r\n/);
     const long = 'x'.repeat(300);
@@ -81,11 +82,11 @@ describe('raw transport', () => {
       at = cut;
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
-    await r.opened;
-    while (r.seen.length < 4) await new Promise((resolve) => setTimeout(resolve, 5));
+    await within(r.opened, 'the client to open');
+    await waitFor(() => r.seen.length >= 4, () => `4 frames (got ${JSON.stringify(r.seen)})`);
     assert.deepEqual(r.seen, ['one', long, 'two', 'three']);
     socket.destroy();
-    assert.equal((await r.closed).code, 1006);
+    assert.equal((await within(r.closed, 'the close after the server dropped the socket')).code, 1006);
   });
 
   it('joins a fragmented message, answers a ping with a masked pong, and reports the server’s close code', async (t) => {
@@ -93,11 +94,11 @@ describe('raw transport', () => {
     t.after(() => server.close());
     const r = recorder();
     new RawTransport().open(server.url, 'tok', r.events);
-    const { socket } = await server.connection;
+    const { socket } = await within(server.connection, 'the client’s upgrade request');
     const fromClient: Buffer[] = [];
     socket.on('data', (d: Buffer) => fromClient.push(d));
     socket.write(Buffer.concat([Buffer.from(ACCEPT), frame(1, 'hel', false), frame(9, 'are you there'), frame(0, 'lo', true)]));
-    while (r.seen.length < 1 || fromClient.length < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    await waitFor(() => r.seen.length >= 1 && fromClient.length >= 1, 'the joined message and the pong');
     assert.deepEqual(r.seen, ['hello']);
     const pong = unmask(Buffer.concat(fromClient));
     assert.equal(pong.opcode, 0xa);
@@ -107,7 +108,7 @@ describe('raw transport', () => {
     const close = Buffer.alloc(2);
     close.writeUInt16BE(4001);
     socket.write(frame(8, close));
-    const result = await r.closed;
+    const result = await within(r.closed, 'the close after the server’s close frame');
     assert.deepEqual(result, { code: 4001, refused: false });
     const echoed = unmask(Buffer.concat(fromClient));
     assert.equal(echoed.opcode, 0x8, 'the close was answered');
@@ -119,24 +120,24 @@ describe('raw transport', () => {
     t.after(() => server.close());
     const r = recorder();
     const ws = new RawTransport().open(server.url, 'tok', r.events);
-    const { socket } = await server.connection;
+    const { socket } = await within(server.connection, 'the client’s upgrade request');
     const fromClient: Buffer[] = [];
     socket.on('data', (d: Buffer) => fromClient.push(d));
     socket.write(ACCEPT);
-    await r.opened;
+    await within(r.opened, 'the client to open');
     ws.send('{"Action":"SEND_MESSAGE"}');
-    while (fromClient.length < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    await waitFor(() => fromClient.length >= 1, 'the client’s text frame');
     assert.deepEqual(unmask(Buffer.concat(fromClient)), { opcode: 1, payload: Buffer.from('{"Action":"SEND_MESSAGE"}') });
     fromClient.length = 0;
     ws.close();
-    while (fromClient.length < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    await waitFor(() => fromClient.length >= 1, 'the client’s close frame');
     const close = unmask(Buffer.concat(fromClient));
     assert.equal(close.opcode, 8);
     assert.equal(close.payload.readUInt16BE(0), 1000);
     const reply = Buffer.alloc(2);
     reply.writeUInt16BE(1000);
     socket.end(frame(8, reply));
-    assert.deepEqual(await r.closed, { code: 1000, refused: false });
+    assert.deepEqual(await within(r.closed, 'the close after the server answered ours'), { code: 1000, refused: false });
   });
 
   it('reports an upgrade answered with anything but 101 as refused', async (t) => {
@@ -144,8 +145,8 @@ describe('raw transport', () => {
     t.after(() => server.close());
     const r = recorder();
     new RawTransport().open(server.url, 'used-token', r.events);
-    const { socket } = await server.connection;
+    const { socket } = await within(server.connection, 'the client’s upgrade request');
     socket.end('HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\n\r\n');
-    assert.deepEqual(await r.closed, { code: 1006, refused: true });
+    assert.deepEqual(await within(r.closed, 'the close after a 401 to the upgrade'), { code: 1006, refused: true });
   });
 });

@@ -46,7 +46,10 @@ async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGTERM');
+  // A server that ignores SIGTERM must not hold the test up until the global timeout.
+  const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
   await exited;
+  clearTimeout(kill);
 }
 
 export interface Finished {
@@ -54,17 +57,25 @@ export interface Finished {
   output: string;
 }
 
-/** `npm run bench -- <args>` as a child process, killed if it outlives the timeout. */
-export function runBench(args: string[], timeoutMs: number): { child: ChildProcess; finished: Promise<Finished> } {
+/** `npm run bench -- <args>` as a child process (with `env` added to ours), killed if it outlives the timeout. */
+export function runBench(args: string[], timeoutMs: number, env: Record<string, string> = {}): { child: ChildProcess; finished: Promise<Finished> } {
   const child = spawn(process.execPath, ['--import', 'tsx', 'scenarios/runner/cli.ts', '--no-progress', ...args], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   const finished = new Promise<Finished>((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    // Two SIGTERMs are the runner's "quit now", which still stops the server it started; SIGKILL
+    // only if even that does not end it.
+    const timer = setTimeout(() => {
+      output += `\n[stopped after ${timeoutMs} ms]`;
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGTERM'), 200).unref();
+      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+    }, timeoutMs);
     child.once('exit', (code) => {
       clearTimeout(timer);
       resolve({ code, output });

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import type { RunResult } from '../lib/results.ts';
+import { assertReportsFaults, faultLine, SMOKE_FAULTS } from './support/fault-checks.ts';
+import { startFaultyProxy } from './support/faulty-proxy.ts';
+import { runBench, startServer, tempDir } from './support/processes.ts';
+
+// The Node runner must see faults of its own making: a generator that broke is a failed run with
+// its cause, never a passing run or a "saturated generator".
+
+const readResult = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as RunResult;
+
+
+describe('node runner faults', () => {
+  const deaths = [
+    { how: 'throws an uncaught error', env: '0', cause: 'worker 0 died: test-only crash of worker 0 (CHATSTORM_TEST_CRASH_WORKER)', log: /worker 0 died: Error: test-only crash/ },
+    { how: 'exits without a final report', env: '0:exit', cause: 'worker 0 exited with code 3 before its final report', log: /worker 0 exited with code 3/ },
+  ];
+  for (const death of deaths) {
+    it(`fails the run naming the cause when a worker thread ${death.how}, and does not call it a saturated generator`, async (t) => {
+      const out = path.join(tempDir(t), 'crash.json');
+      const { finished } = runBench(['--profile', 'smoke', '--workers', '2', '--duration', '3s', '--no-pin', '--out', out], 60_000, {
+        CHATSTORM_TEST_CRASH_WORKER: death.env,
+      });
+      const { code, output } = await finished;
+      assert.equal(code, 1, `a dead worker fails the run (exit 1, not a setup error)\n${output}`);
+      const r = readResult(out);
+      assert.equal(r.passed, false);
+      const causes = Object.keys(r.errors).filter((k) => k.startsWith('worker'));
+      assert.deepEqual(causes, [death.cause], JSON.stringify(r.errors));
+      assert.equal(r.errors[death.cause], 1);
+      assert.equal(r.generator.workers, 2);
+      // Saturation is judged from the generator's own CPU and event-loop samples; the death is not one of them.
+      assert.ok(!r.generator.warnings.some((w) => /worker/.test(w)), `warnings: ${JSON.stringify(r.generator.warnings)}`);
+      assert.equal(r.generator.bottleneck, r.generator.warnings.length > 0);
+      assert.match(output, death.log, 'the cause goes to the log');
+      assert.match(output, /result +FAILED/);
+    });
+  }
+
+  it('reports exactly the deliveries a faulty proxy dropped, duplicated, reordered and delayed and the handshakes it refused, and fails the thresholds', async (t) => {
+    const dir = tempDir(t);
+    const server = await startServer(path.join(dir, 'data'));
+    t.after(() => server.stop());
+    const proxy = await startFaultyProxy(server.url.replace(/^http/, 'ws'), SMOKE_FAULTS);
+    t.after(() => proxy.close());
+    const out = path.join(dir, 'faults.json');
+    // The control plane goes straight to chatstorm; only the chat WebSocket passes the proxy.
+    const { finished } = runBench(
+      ['--profile', 'smoke', '--url', server.url, '--ws-url', proxy.url, '--duration', '6s', '--drain', '3s', '--no-pin', '--out', out],
+      90_000,
+    );
+    const { code, output } = await finished;
+    assert.equal(code, 1, `failed thresholds exit 1\n${output}`);
+    const r = readResult(out);
+    t.diagnostic(faultLine(proxy, r));
+    assertReportsFaults(r, proxy, SMOKE_FAULTS, output);
+  });
+});
