@@ -25,9 +25,9 @@ export interface ConnectionLimitResult {
   held: number;
   refused: number;
   answers: Record<string, number>;
-  /** RSS before the first refused handshake, then after each round. */
+  /** RSS after the warm-up round, then after each round. */
   rssBytes: number[];
-  /** Least-squares slope of RSS over refused handshakes, in bytes per refused handshake. */
+  /** Least-squares slope of RSS over the refused handshakes after the warm-up, in bytes per refused handshake. */
   bytesPerRefused: number;
   connectionsGauge: { before: number; after: number };
   connectionLimitOutcomes: number;
@@ -64,10 +64,10 @@ export async function runConnectionLimit(o: ConnectionLimitOptions): Promise<Con
     const token = await mint('refused');
     const series = ['chatstorm_connections', 'chatstorm_handshakes_total{outcome="connection_limit"}'];
     const before = await scrapeSeries(o.metricsUrl, series);
-    await sleep(500);
-    const rss = [processMemory(o.pid).rssBytes];
     const answers: Record<string, number> = {};
-    for (let round = 0; round < o.rounds; round++) {
+    const rss: number[] = [];
+    // Round 0 warms up (code paths compiled, buffers sized) and sets the baseline RSS.
+    for (let round = 0; round <= o.rounds; round++) {
       let next = 0;
       const worker = async () => {
         while (next < o.refusedPerRound) {
@@ -80,13 +80,13 @@ export async function runConnectionLimit(o: ConnectionLimitOptions): Promise<Con
       await Promise.all(Array.from({ length: o.concurrency }, worker));
       await sleep(500);
       rss.push(processMemory(o.pid).rssBytes);
-      o.progress(`round ${round + 1}/${o.rounds}: ${(round + 1) * o.refusedPerRound} refused, server RSS ${(rss.at(-1)! / 2 ** 20).toFixed(1)} MiB`);
+      o.progress(`${round === 0 ? 'warm-up' : `round ${round}/${o.rounds}`}: ${(round + 1) * o.refusedPerRound} refused, server RSS ${(rss.at(-1)! / 2 ** 20).toFixed(1)} MiB`);
     }
     const after = await scrapeSeries(o.metricsUrl, series);
     const xs = rss.map((_, i) => i * o.refusedPerRound);
     return {
       held: held.length,
-      refused: o.rounds * o.refusedPerRound,
+      refused: (o.rounds + 1) * o.refusedPerRound,
       answers,
       rssBytes: rss,
       bytesPerRefused: slope(xs, rss),

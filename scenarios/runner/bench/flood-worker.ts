@@ -6,14 +6,18 @@ import { attemptUpgrade } from './upgrade-attempt.ts';
 // The bad-handshake flood of bench:floods, on a thread of its own so that its callbacks never
 // delay the event loop that times the good handshakes: what the timing shows is the server.
 
-export const FLOOD_KINDS = ['forged', 'reused', 'garbage'] as const;
+/** 'missing' (no token at all) is the control: the same connection churn without any token work. */
+export const FLOOD_KINDS = ['forged', 'reused', 'garbage', 'missing'] as const;
+export type FloodKind = (typeof FLOOD_KINDS)[number];
 
 export interface FloodOrder {
   port: number;
-  /** A sealed token with one character changed: well-formed, but fails authentication. */
-  forged: string;
+  /** A valid sealed token, never used: each forged attempt changes one character of it. */
+  sealed: string;
   /** A token already used once. */
   reused: string;
+  /** Taken in turn. */
+  kinds: FloodKind[];
   perSecond: number;
   seconds: number;
   /** Bad handshakes in flight at most; past it the flood skips (and says so) rather than pile up. */
@@ -25,6 +29,16 @@ export interface FloodReport {
   skipped: number;
   /** "status body" → count. */
   answers: Record<string, number>;
+}
+
+/**
+ * The sealed token with one character of its ciphertext changed, a different one each time (so
+ * no server-side cache of refused tokens could help): well-formed, but fails authentication. The
+ * "v1." prefix and the last two characters (which may carry only padding bits) are left alone.
+ */
+function forge(sealed: string, i: number): string {
+  const at = 3 + ((i * 7919) % (sealed.length - 5));
+  return sealed.slice(0, at) + (sealed[at] === 'A' ? 'B' : 'A') + sealed.slice(at + 1);
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -39,8 +53,9 @@ async function flood(order: FloodOrder): Promise<FloodReport> {
       skipped++;
       return;
     }
-    const kind = FLOOD_KINDS[i % FLOOD_KINDS.length]!;
-    const token = kind === 'forged' ? order.forged : kind === 'reused' ? order.reused : randomBytes(48).toString('base64url');
+    const kind = order.kinds[i % order.kinds.length]!;
+    const token =
+      kind === 'forged' ? forge(order.sealed, i) : kind === 'reused' ? order.reused : kind === 'garbage' ? randomBytes(48).toString('base64url') : undefined;
     inFlight++;
     sent++;
     void attemptUpgrade({ port: order.port, token }).then((answer) => {
