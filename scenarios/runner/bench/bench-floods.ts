@@ -174,6 +174,7 @@ if (slowConsumer) {
     ['  p99 ratio with / without', `${slowConsumer.p99Ratio.toFixed(2)}×`, '≈ 1'],
     ['  others that got every message', `${without!.completeViewers} / ${withSlow!.completeViewers} of ${slowConsumer.viewers}`, 'all'],
     ['  server peak RSS without / with', `${mib(without!.peakRssBytes)} / ${mib(withSlow!.peakRssBytes)}`, ''],
+    ['  server send buffers at most (limit 1 MiB)', mib(slowConsumer.cut.maxServerBufferedBytes), '< 2 MiB'],
     ['  slow viewer cut after', slowConsumer.cut.afterSeconds === undefined ? 'never' : `${slowConsumer.cut.afterSeconds.toFixed(1)} s`, ''],
     ['  close it sees (read after resuming)', String(slowConsumer.cut.closeCode ?? '—'), '1006'],
     ['  closed{reason="slow_consumer"}', String(slowConsumer.cut.closedReasonSlowConsumer), '1'],

@@ -49,6 +49,8 @@ export interface SlowConsumerResult {
     /** The close the slow viewer sees once it reads again: a close frame's code, or 1006 when the stream just ends. */
     closeCode: number | undefined;
     closedReasonSlowConsumer: number;
+    /** The most chatstorm_backpressure_buffered_bytes showed while polled (every ~100 ms, sampled by the server each second). */
+    maxServerBufferedBytes: number;
   };
   /** p99 with the slow viewer / p99 without. */
   p99Ratio: number;
@@ -138,6 +140,7 @@ export async function runSlowConsumer(o: SlowConsumerOptions): Promise<SlowConsu
 
   const phases: SlowPhase[] = [];
   let cutAfter: number | undefined;
+  let maxBuffered = 0;
   let slowSocket: net.Socket | undefined;
   const slowBytes: Buffer[] = [];
   for (const slowViewer of [false, true]) {
@@ -175,7 +178,8 @@ export async function runSlowConsumer(o: SlowConsumerOptions): Promise<SlowConsu
       }
       if (slowViewer && cutAfter === undefined && performance.now() - lastPoll > 100) {
         lastPoll = performance.now();
-        const cut = await scrapeSeries(o.metricsUrl, ['chatstorm_slow_consumers_total{action="closed"}']);
+        const cut = await scrapeSeries(o.metricsUrl, ['chatstorm_slow_consumers_total{action="closed"}', 'chatstorm_backpressure_buffered_bytes']);
+        maxBuffered = Math.max(maxBuffered, cut['chatstorm_backpressure_buffered_bytes']!);
         if (cut['chatstorm_slow_consumers_total{action="closed"}']! >= 1) {
           cutAfter = (performance.now() - stoppedReadingAt) / 1000;
           endAt = performance.now() + o.phaseSeconds * 1000;
@@ -225,6 +229,7 @@ export async function runSlowConsumer(o: SlowConsumerOptions): Promise<SlowConsu
       bytesReadAfterResume: bytesRead,
       closeCode,
       closedReasonSlowConsumer: final['chatstorm_connections_closed_total{reason="slow_consumer"}']!,
+      maxServerBufferedBytes: maxBuffered,
     },
     p99Ratio: phases[1]!.p99Ms / phases[0]!.p99Ms,
   };
