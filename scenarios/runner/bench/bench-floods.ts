@@ -36,7 +36,9 @@ const { values } = parseArgs({
     out: { type: 'string' },
   },
 });
-const parts = new Set((values.only ?? 'handshakes,max-connections,slow-consumer').split(','));
+const PARTS = ['handshakes', 'max-connections', 'slow-consumer'];
+const parts = new Set((values.only ?? PARTS.join(',')).split(','));
+for (const part of parts) if (!PARTS.includes(part)) throw new Error(`--only: unknown part "${part}" (one or more of ${PARTS.join(', ')})`);
 const progress = (line: string) => process.stderr.write(`  ${line}\n`);
 
 const pinning = planPinning();
