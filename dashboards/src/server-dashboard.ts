@@ -9,6 +9,7 @@ import {
   VariableSort,
   type Dashboard,
 } from '@grafana/grafana-foundation-sdk/dashboard';
+import { DISCONNECT_REASON_LABELS } from '../../server/src/messaging/disconnect-reasons.ts';
 import { DATASOURCE, datasourceVariable, heatmap, quantiles, stat, timeseries } from './panels.ts';
 
 // The chat service seen from its own /metrics (server/src/metrics.ts): what it holds, what it
@@ -85,7 +86,7 @@ export function serverDashboard(): Dashboard {
       .withPanel(
         timeseries('Connections opened and closed / s', {
           unit: 'ops',
-          description: 'Closed by reason: client_close, session_expired, disconnect_user, room_deleted, slow_consumer, message_too_big, shutdown, abnormal.',
+          description: `Closed by reason (the README's close-code table says what each means): ${DISCONNECT_REASON_LABELS.join(', ')}.`,
           queries: [
             { expr: `sum(${rate('chatstorm_connections_opened_total')})`, legend: 'opened' },
             { expr: `sum by (reason) (${rate('chatstorm_connections_closed_total')})`, legend: 'closed: {{reason}}' },
@@ -249,7 +250,7 @@ export function serverDashboard(): Dashboard {
       .withPanel(
         timeseries('Slow consumers', {
           unit: 'short',
-          description: 'Congested: connections holding over a quarter of --max-backpressure-bytes at the last sample. Cut: receivers closed at the limit, per second.',
+          description: 'Congested: connections holding half of --max-backpressure-bytes or more at the last sample. Cut: receivers closed at the limit, per second.',
           queries: [
             { expr: `sum(chatstorm_backpressure_congested_connections${sel()})`, legend: 'congested now' },
             { expr: `sum by (action) (${rate('chatstorm_slow_consumers_total')})`, legend: '{{action}} / s' },

@@ -29,13 +29,15 @@ export interface EmbeddedServerOptions {
   /** taskset core list for the server, when pinning. */
   cores?: string;
   extraArgs?: string[];
+  /** Flags for node itself, before the entry (e.g. --cpu-prof). */
+  nodeOptions?: string[];
   startTimeoutMs?: number;
 }
 
 export async function startEmbeddedServer(options: EmbeddedServerOptions = {}): Promise<EmbeddedServer> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'chatstorm-bench-'));
   const logFile = path.join(dataDir, 'server.log');
-  const nodeArgs = ['--import', 'tsx', MAIN, '--port', '0', '--host', '127.0.0.1', '--bench', '--data-dir', dataDir, '--log-level', 'info', ...(options.extraArgs ?? [])];
+  const nodeArgs = [...(options.nodeOptions ?? []), '--import', 'tsx', MAIN, '--port', '0', '--host', '127.0.0.1', '--bench', '--data-dir', dataDir, '--log-level', 'info', ...(options.extraArgs ?? [])];
   const [command, args] = options.cores ? ['taskset', ['-c', options.cores, process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
   const child = spawn(command, args as string[], { stdio: ['ignore', 'pipe', 'pipe'], cwd: path.dirname(path.dirname(path.dirname(MAIN))) });
   const log = createWriteStream(logFile);

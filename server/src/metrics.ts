@@ -1,19 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { DISCONNECT_REASON_LABELS } from './messaging/disconnect-reasons.ts';
 
 // Every metric of the server is declared here: static names, base units, bounded label sets.
 // Label values come from the closed sets below, never from user input.
-
-export const CLOSE_REASONS = [
-  'client_close',
-  'session_expired',
-  'disconnect_user',
-  'room_deleted',
-  'slow_consumer',
-  'message_too_big',
-  'shutdown',
-  'abnormal',
-] as const;
-export type CloseReason = (typeof CLOSE_REASONS)[number];
 
 export const HANDSHAKE_OUTCOMES = [
   'accepted',
@@ -129,7 +118,7 @@ export function createMetrics(options: { uwsFallback: boolean; version: string }
     }),
     connectionsClosed: new Counter({
       name: 'chatstorm_connections_closed_total',
-      help: 'WebSocket connections closed, by reason.',
+      help: 'WebSocket connections closed, by reason (messaging/disconnect-reasons.ts).',
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
@@ -231,7 +220,7 @@ export function createMetrics(options: { uwsFallback: boolean; version: string }
     // dashboard can tell a room that is about to shed viewers from one that is merely busy.
     congestedConnections: new Gauge({
       name: 'chatstorm_backpressure_congested_connections',
-      help: 'Connections whose send buffer held over a quarter of the backpressure limit at the last sample.',
+      help: 'Connections whose send buffer held half the backpressure limit or more at the last sample.',
       registers: [registry],
       collect() {
         this.set(probes.congestedConnections());
@@ -334,7 +323,7 @@ export function createMetrics(options: { uwsFallback: boolean; version: string }
   m.buildInfo.labels(options.version, process.version).set(1);
   m.uwsFallback.set(options.uwsFallback ? 1 : 0);
   // Zero the closed label sets so rate() and absent() work from the first scrape.
-  for (const reason of CLOSE_REASONS) m.connectionsClosed.labels(reason).inc(0);
+  for (const reason of DISCONNECT_REASON_LABELS) m.connectionsClosed.labels(reason).inc(0);
   for (const outcome of HANDSHAKE_OUTCOMES) m.handshakes.labels(outcome).inc(0);
   for (const reason of TOKEN_REJECTION_REASONS) m.tokensRejected.labels(reason).inc(0);
   for (const action of WS_ACTIONS) {

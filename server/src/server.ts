@@ -9,7 +9,7 @@ import { registerControlPlane } from './control-plane/router.ts';
 import { LocalFanout } from './fanout/local-fanout.ts';
 import { createLogger, type Logger } from './log.ts';
 import { BackpressureMonitor } from './messaging/backpressure-monitor.ts';
-import { CLOSE, closeSocket } from './messaging/connection.ts';
+import { disconnect } from './messaging/disconnect-reasons.ts';
 import { DELETE_MESSAGE_RATE } from './messaging/moderation-events.ts';
 import { SessionExpiry } from './messaging/session-expiry.ts';
 import { chatWebSocketBehavior } from './messaging/websocket.ts';
@@ -108,7 +108,7 @@ export async function startServer(config: ChatstormConfig, log: Logger = createL
     (closing ??= (async () => {
       uws.us_listen_socket_close(listenSocket);
       if (metricsListenSocket) uws.us_listen_socket_close(metricsListenSocket);
-      for (const ws of [...rooms.allSockets()]) closeSocket(ws, CLOSE.goingAway, 'Server shutting down', 'shutdown');
+      for (const ws of [...rooms.allSockets()]) disconnect(ws, 'shutdown');
       sessions.stop();
       backpressure.stop();
       rooms.stop();

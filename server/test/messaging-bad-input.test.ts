@@ -71,7 +71,110 @@ describe('the WebSocket handshake', () => {
   });
 });
 
+describe('a flood of bad handshakes', () => {
+  test('each bad handshake gets its own 401 while good handshakes in the middle of the flood are accepted', async () => {
+    const server = await startTestServer();
+    try {
+      const { arn } = await createRoom(server);
+      const reused = (await createToken(server, arn, 'reused')).token;
+      (await RawChatSocket.connect(server.wsUrl, reused)).close();
+      const sealed = (await createToken(server, arn, 'forged')).token;
+      const forged = sealed.slice(0, 40) + (sealed[40] === 'A' ? 'B' : 'A') + sealed.slice(41);
+      const good = await Promise.all(Array.from({ length: 10 }, (_, i) => createToken(server, arn, `good-${i}`)));
+      const bad = { forged, reused, garbage: 'x'.repeat(200), truncated: sealed.slice(0, 20) };
+      const expected = {
+        forged: 'The chat token is not valid',
+        reused: 'The chat token has already been used',
+        garbage: 'The chat token is not valid',
+        truncated: 'The chat token is not valid',
+      };
+
+      // All at once: 10 rounds of each bad kind, a good handshake in each round.
+      const attempts: Promise<unknown>[] = [];
+      const answers: { kind: string; status: number; message: string }[] = [];
+      const accepted: RawChatSocket[] = [];
+      for (let round = 0; round < 10; round++) {
+        for (const [kind, token] of Object.entries(bad)) {
+          attempts.push(
+            RawChatSocket.connect(server.wsUrl, token).then(
+              (socket) => {
+                socket.close();
+                answers.push({ kind, status: 101, message: 'accepted' });
+              },
+              (e: { status: number; body: string }) => answers.push({ kind, status: e.status, message: (JSON.parse(e.body) as { message: string }).message }),
+            ),
+          );
+        }
+        attempts.push(RawChatSocket.connect(server.wsUrl, good[round]!.token).then((socket) => accepted.push(socket)));
+      }
+      await Promise.all(attempts);
+
+      assert.deepEqual(accepted.map((socket) => socket.socket.protocol).sort(), good.map((g) => g.token).sort(), 'every good handshake was accepted');
+      assert.equal(answers.length, 40);
+      for (const answer of answers) {
+        assert.deepEqual(answer, { kind: answer.kind, status: 401, message: expected[answer.kind as keyof typeof expected] });
+      }
+      const metrics = await (await fetch(server.metricsUrl)).text();
+      assert.match(metrics, /^chatstorm_handshakes_total\{outcome="invalid_token"\} 30$/m);
+      assert.match(metrics, /^chatstorm_handshakes_total\{outcome="reused_token"\} 10$/m);
+      assert.match(metrics, /^chatstorm_handshakes_total\{outcome="accepted"\} 11$/m);
+      for (const socket of accepted) socket.close();
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('the concurrent-connections quota', () => {
+  test('a handshake at the limit is refused with 429 before its token is read: the token stays unspent and no connection is counted', async () => {
+    const server = await startTestServer(['--max-connections', '2']);
+    try {
+      const { arn } = await createRoom(server);
+      const held = [
+        await RawChatSocket.connect(server.wsUrl, (await createToken(server, arn, 'a')).token),
+        await RawChatSocket.connect(server.wsUrl, (await createToken(server, arn, 'b')).token),
+      ];
+      const metric = async (name: string) => {
+        const text = await (await fetch(server.metricsUrl)).text();
+        return Number(new RegExp(`^${name.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
+      };
+      const opened = await metric('chatstorm_connections_opened_total');
+      const token = (await createToken(server, arn, 'waiting')).token;
+      const refusals = await Promise.all(
+        [token, token, token, 'v1.forged', undefined].map((t) =>
+          RawChatSocket.connect(server.wsUrl, t).then(
+            () => assert.fail('accepted past the limit'),
+            (e: { status: number; body: string }) => [e.status, e.body],
+          ),
+        ),
+      );
+      const full = JSON.stringify({ message: 'The limit of 2 concurrent connections is reached' });
+      assert.deepEqual(refusals.slice(0, 4), [[429, full], [429, full], [429, full], [429, full]], 'the limit is checked before the token');
+      assert.equal(refusals[4]![0], 401, 'a handshake without a token is still told so');
+      assert.equal(await metric('chatstorm_connections'), 2);
+      assert.equal(await metric('chatstorm_connections_opened_total'), opened);
+      assert.equal(await metric('chatstorm_handshakes_total{outcome="connection_limit"}'), 4);
+      assert.equal(server.ctx.connections.count, 2);
+
+      held[0]!.close();
+      await held[0]!.waitForClose();
+      let later: RawChatSocket | undefined;
+      for (let attempt = 0; attempt < 50 && !later; attempt++) {
+        later = await RawChatSocket.connect(server.wsUrl, token).catch((e: { status: number }) => {
+          assert.equal(e.status, 429, 'only the limit may refuse the unspent token');
+          return undefined;
+        });
+        if (!later) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.ok(later, 'the token refused at the limit is accepted once a connection is free');
+      later.close();
+      held[1]!.close();
+    } finally {
+      await server.stop();
+    }
+  });
+
+
   test('a handshake past --max-connections is refused with 429 and accepted again once a socket closes', async () => {
     const server = await startTestServer(['--max-connections', '2']);
     try {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Socket } from 'node:net';
+import { DISCONNECT_REASONS } from '../src/messaging/disconnect-reasons.ts';
 import { createRoom, createToken } from './support/chat.ts';
 import { RawChatSocket } from './support/raw-socket.ts';
 import { startTestServer } from './support/server.ts';
@@ -20,7 +21,9 @@ test('a viewer that stops reading is cut at the backpressure limit while the oth
   try {
     const { arn } = await createRoom(server, { maximumMessageRatePerSecond: 100_000 });
     const slow = await RawChatSocket.connect(server.wsUrl, (await createToken(server, arn, 'slow', [])).token);
-    const healthy = await RawChatSocket.connect(server.wsUrl, (await createToken(server, arn, 'healthy', [])).token);
+    const others = await Promise.all(
+      ['healthy-1', 'healthy-2', 'healthy-3'].map(async (user) => RawChatSocket.connect(server.wsUrl, (await createToken(server, arn, user, [])).token)),
+    );
     const sender = await RawChatSocket.connect(server.wsUrl, (await createToken(server, arn, 'sender')).token);
     // Stop reading: the kernel's socket buffers fill first (up to tens of MB on loopback), then
     // the server's own send buffer for this socket, which the slow-consumer policy watches.
@@ -48,14 +51,18 @@ test('a viewer that stops reading is cut at the backpressure limit while the oth
     assert.equal(await metric(server.url, /chatstorm_connections_closed_total\{reason="abnormal"\}/), 0);
 
     const last = String(sent - 1);
-    await healthy.waitFor((f) => f.RequestId === last, 20_000);
-    const received = healthy.frames.filter((f) => f.Type === 'MESSAGE').length;
-    assert.equal(received, sent, 'the healthy viewer received every message, in spite of the slow one');
+    for (const healthy of others) {
+      await healthy.waitFor((f) => f.RequestId === last, 20_000);
+      const received = healthy.frames.filter((f) => f.Type === 'MESSAGE').map((f) => Number(f.RequestId));
+      assert.deepEqual(received, Array.from({ length: sent }, (_, i) => i), 'each other viewer received every message, in order, in spite of the slow one');
+      assert.equal(healthy.closeCode, undefined, 'and is still connected');
+    }
 
     (slow.socket as unknown as { _socket: Socket })._socket.resume();
     const { code } = await slow.waitForClose(20_000);
     assert.equal(code, 1006, 'cut like a broken connection, so the official SDK reconnects');
-    healthy.close();
+    assert.equal(code, DISCONNECT_REASONS.slow_consumer.code, "the close code the README's table documents");
+    for (const healthy of others) healthy.close();
     sender.close();
   } finally {
     await server.stop();

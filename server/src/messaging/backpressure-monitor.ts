@@ -1,4 +1,5 @@
 import type { LiveRooms } from '../rooms/live-rooms.ts';
+import { disconnect } from './disconnect-reasons.ts';
 
 const SAMPLE_INTERVAL_MS = 1000;
 
@@ -41,10 +42,7 @@ export class BackpressureMonitor {
     }
     this.bufferedBytes = total;
     this.congested = congested;
-    for (const ws of slow) {
-      ws.getUserData().closeReason = 'slow_consumer';
-      ws.close();
-    }
+    for (const ws of slow) disconnect(ws, 'slow_consumer');
   }
 
   stop(): void {

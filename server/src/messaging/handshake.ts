@@ -16,7 +16,8 @@ const STATUS = {
  * The WebSocket upgrade: the chat token is the only subprotocol (Sec-WebSocket-Protocol) and is
  * echoed back on success. A token that is missing, unreadable, forged, expired or already used is
  * refused with 401 before upgrading; a token for a room that no longer exists with 404; past the
- * concurrent-connections quota with 429. The body says which, as JSON {"message"}.
+ * concurrent-connections quota with 429 (checked before the token is read). The body says which,
+ * as JSON {"message"}.
  */
 export function handleUpgrade(ctx: Context, res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void {
   const started = performance.now();
@@ -24,7 +25,6 @@ export function handleUpgrade(ctx: Context, res: HttpResponse, req: HttpRequest,
   const key = req.getHeader('sec-websocket-key');
   const protocols = req.getHeader('sec-websocket-protocol');
   const extensions = req.getHeader('sec-websocket-extensions');
-  const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
   let aborted = false;
   res.onAborted(() => {
     aborted = true;
@@ -49,6 +49,12 @@ export function handleUpgrade(ctx: Context, res: HttpResponse, req: HttpRequest,
     refuse(STATUS.unauthorized, 'missing_token', 'A chat token is required as the Sec-WebSocket-Protocol header');
     return;
   }
+  // Before the token is decrypted: a server at its limit refuses at the least cost, and does not
+  // spend the token, which the client may retry with.
+  if (ctx.connections.count >= ctx.config.limits.maxConnections) {
+    refuse(STATUS.tooMany, 'connection_limit', `The limit of ${ctx.config.limits.maxConnections} concurrent connections is reached`);
+    return;
+  }
   const claims = ctx.tokens.open(token);
   if (!claims) {
     refuse(STATUS.unauthorized, 'invalid_token', 'The chat token is not valid');
@@ -59,11 +65,6 @@ export function handleUpgrade(ctx: Context, res: HttpResponse, req: HttpRequest,
     refuse(STATUS.unauthorized, 'expired_token', 'The chat token has expired');
     return;
   }
-  if (ctx.connections.count >= ctx.config.limits.maxConnections) {
-    refuse(STATUS.tooMany, 'connection_limit', `The limit of ${ctx.config.limits.maxConnections} concurrent connections is reached`);
-    return;
-  }
-
   void (async () => {
     const room = await ctx.rooms.acquire(claims.roomId);
     if (!room) {
@@ -85,7 +86,8 @@ export function handleUpgrade(ctx: Context, res: HttpResponse, req: HttpRequest,
       senderAttributes: claims.attributes,
       sender: senderJson(claims.userId, claims.attributes),
       sessionExpiresAt: claims.sessionExpiresAt,
-      ip,
+      // Read only for a connection that is accepted: a refusal allocates as little as it can.
+      ip: Buffer.from(res.getRemoteAddressAsText()).toString(),
       closeReason: undefined,
       open: true,
       congested: false,

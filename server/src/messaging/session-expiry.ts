@@ -1,6 +1,7 @@
 import { ChatError } from '../errors.ts';
 import type { Context } from '../context.ts';
-import { CLOSE, closeSocket, type ChatSocket } from './connection.ts';
+import type { ChatSocket } from './connection.ts';
+import { disconnect } from './disconnect-reasons.ts';
 import { sendError } from './reply.ts';
 
 const bucketOf = (expiresAt: number) => Math.ceil(expiresAt / 1000) + 1;
@@ -36,7 +37,7 @@ export class SessionExpiry {
 
   expire(ws: ChatSocket, requestId: string | undefined): void {
     sendError(this.ctx, ws, new ChatError(401, 'The session has expired'), requestId);
-    closeSocket(ws, CLOSE.normal, 'Session expired', 'session_expired');
+    disconnect(ws, 'session_expired');
   }
 
   private expireDue(now: number): void {

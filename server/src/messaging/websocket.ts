@@ -1,10 +1,11 @@
 import type { CompressOptions, WebSocketBehavior } from 'uWebSockets.js';
 import type { Context } from '../context.ts';
 import { ChatError } from '../errors.ts';
-import type { CloseReason, WsActionLabel } from '../metrics.ts';
+import type { WsActionLabel } from '../metrics.ts';
 import { StorageWriteError } from '../store/write-health.ts';
-import { CLOSE, type ChatSocket, type Connection } from './connection.ts';
+import type { ChatSocket, Connection } from './connection.ts';
 import { decodeRequest } from './decode-request.ts';
+import { disconnect, observedReason } from './disconnect-reasons.ts';
 import { deleteMessage } from './delete-message.ts';
 import { disconnectUser } from './disconnect-user.ts';
 import { handleUpgrade } from './handshake.ts';
@@ -16,20 +17,6 @@ import type { SessionExpiry } from './session-expiry.ts';
 export const MAX_REQUEST_BYTES = 16 * 1024;
 /** Frames past this are not read at all: uWS drops the connection (1006, "Received too big message"). */
 export const MAX_FRAME_BYTES = 256 * 1024;
-
-/**
- * Why a socket closed that the server did not close itself. uWS drops a slow consumer (past
- * maxBackpressure) and a sender of an over-long frame without a close handshake: code 1006, told
- * apart by uWS's message and by the backpressure monitor's last sample.
- */
-function closeReasonOf(connection: Connection, code: number, message: ArrayBuffer): CloseReason {
-  if (code === 1000 || code === 1001 || code === 1005) return 'client_close';
-  if (code === 1006 && message.byteLength > 0 && Buffer.from(message).toString() === 'Received too big message') {
-    return 'message_too_big';
-  }
-  if (code === 1006 && connection.congested) return 'slow_consumer';
-  return 'abnormal';
-}
 
 export function chatWebSocketBehavior(
   ctx: Context,
@@ -81,8 +68,7 @@ export function chatWebSocketBehavior(
       ctx.metrics.connectionsOpened.inc();
       if (room.deleted) {
         // Deleted while this handshake was in flight: the room's bookkeeping is gone already.
-        connection.closeReason = 'room_deleted';
-        ws.end(CLOSE.normal, 'Room deleted');
+        disconnect(ws, 'room_deleted');
         return;
       }
       room.add(ws, connection.userId);
@@ -139,7 +125,7 @@ export function chatWebSocketBehavior(
       sessions.remove(ws, connection.sessionExpiresAt);
       ctx.connections.count--;
       ctx.metrics.connections.dec();
-      const reason = connection.closeReason ?? closeReasonOf(connection, code, message);
+      const reason = connection.closeReason ?? observedReason(code, message, connection.congested);
       ctx.metrics.connectionsClosed.labels(reason).inc();
       if (reason === 'slow_consumer') slowConsumersClosed.inc();
     },

@@ -1,5 +1,6 @@
 import type { Store } from '../store/store.ts';
-import { CLOSE, closeSocket, type ChatSocket } from '../messaging/connection.ts';
+import type { ChatSocket } from '../messaging/connection.ts';
+import { disconnect } from '../messaging/disconnect-reasons.ts';
 import { TokenBucket } from '../token-bucket.ts';
 import type { RoomLabels, RoomSeries } from './room-labels.ts';
 import { resolveRoomSettings, type RoomSettings } from './room-settings.ts';
@@ -128,7 +129,7 @@ export class LiveRooms {
     if (!live) return;
     live.deleted = true;
     this.rooms.delete(id);
-    for (const ws of [...live.sockets()]) closeSocket(ws, CLOSE.normal, 'Room deleted', 'room_deleted');
+    for (const ws of [...live.sockets()]) disconnect(ws, 'room_deleted');
     // After the closes: their bookkeeping touches the room's series, which would bring them back.
     this.labels.release(id);
   }
@@ -136,7 +137,7 @@ export class LiveRooms {
   closeUser(id: string, userId: string): void {
     const live = this.rooms.get(id);
     if (!live) return;
-    for (const ws of live.socketsOf(userId)) closeSocket(ws, CLOSE.normal, 'Disconnected by moderator', 'disconnect_user');
+    for (const ws of live.socketsOf(userId)) disconnect(ws, 'disconnect_user');
   }
 
   activeRoomCount(): number {
