@@ -9,7 +9,11 @@ import type { ChatSocket, SocketEvents, Transport } from '../lib/ports.ts';
 // Older k6 reports no close code; an error before the close is taken as an abnormal close.
 
 export class K6Transport implements Transport {
+  /** `probe.frame()` runs before each message: the lag probe counts the frames queued ahead of it. */
+  constructor(private readonly probe?: { frame(): void }) {}
+
   open(url: string, token: string, events: SocketEvents): ChatSocket {
+    const probe = this.probe;
     const ws = new WebSocket(url, null, { headers: { 'Sec-WebSocket-Protocol': token } });
     let opened = false;
     let closeAsked = false;
@@ -20,6 +24,7 @@ export class K6Transport implements Transport {
       events.onOpen();
     };
     ws.onmessage = (event) => {
+      probe?.frame();
       const data = event?.data;
       if (typeof data === 'string') events.onMessage(data);
     };
