@@ -267,11 +267,13 @@ export function loadTestDashboard(): Dashboard {
         }),
       )
       .withPanel(
-        timeseries('k6 data / s', {
+        // The scripts' own byte counters, pushed every second: k6's data_sent/data_received are
+        // emitted when an iteration ends, and each VU runs one iteration for the whole test.
+        timeseries('k6 WebSocket payload / s', {
           unit: 'Bps',
           queries: [
-            { expr: `sum(${rate('k6_data_received_total')})`, legend: 'received' },
-            { expr: `sum(${rate('k6_data_sent_total')})`, legend: 'sent' },
+            { expr: `sum(${rate('k6_frame_bytes_received_total')})`, legend: 'received' },
+            { expr: `sum(${rate('k6_frame_bytes_sent_total')})`, legend: 'sent' },
           ],
         }),
       )

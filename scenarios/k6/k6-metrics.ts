@@ -47,6 +47,8 @@ const m = {
   generatorLag: new Trend(METRIC.generatorLag, true),
   receiveBacklog: new Trend(METRIC.receiveBacklog),
   boundVus: new Counter(METRIC.boundVus),
+  bytesReceived: new Counter(METRIC.bytesReceived),
+  bytesSent: new Counter(METRIC.bytesSent),
 };
 
 // The room tag lets Grafana split the k6 row by room; one tag object per room, built once (an
@@ -58,8 +60,9 @@ function roomTag(room: number): { room: string } {
 
 export class K6Metrics implements MetricsSink, LagSink {
   /**
-   * Every label value of a closed set, at 0: a k6 counter nobody added to is never pushed, and a
-   * dashboard query over a series that does not exist shows "no data" instead of zero.
+   * Every label value of a closed set, at 0, every second: a k6 counter nobody added to is never
+   * pushed, remote write sends only the series that got a sample since its last push, and rate()
+   * needs two points; without this a dashboard query over a quiet counter shows "no data", not 0.
    */
   zero(rooms: number): void {
     for (const outcome of CONNECT_OUTCOMES) m.connects.add(0, { outcome });
@@ -142,6 +145,12 @@ export class K6Metrics implements MetricsSink, LagSink {
   backlog(frames: number): void {
     m.receiveBacklog.add(frames);
   }
+  /** Once a second: the transport's byte tallies (a metric call per frame would cost the hot path). */
+  bytes(received: number, sent: number): void {
+    m.bytesReceived.add(received);
+    m.bytesSent.add(sent);
+  }
+
   /** This VU's own lag p99 was over the bound. */
   generatorBound(): void {
     m.boundVus.add(1);

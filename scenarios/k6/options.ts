@@ -41,7 +41,17 @@ export const METRIC = {
   generatorLag: 'generator_lag',
   receiveBacklog: 'generator_receive_backlog',
   boundVus: 'generator_bound_vus',
+  // WebSocket payload, pushed once a second (k6's data_* arrive only when the VU's one iteration ends).
+  bytesReceived: 'frame_bytes_received',
+  bytesSent: 'frame_bytes_sent',
 } as const;
+
+/**
+ * k6's default system tags without `subproto`: the chat token travels as the WebSocket
+ * subprotocol, so k6 would put every token on its ws_* samples (one series per session in
+ * Prometheus, and a credential in the metrics store).
+ */
+export const SYSTEM_TAGS = ['proto', 'status', 'method', 'url', 'name', 'group', 'check', 'error', 'error_code', 'tls_version', 'scenario', 'service', 'expected_response'];
 
 export const PROTOCOL_ERROR_CODES = [400, 401, 403, 404, 406, 413, 429, 500] as const;
 
@@ -79,6 +89,7 @@ export interface K6Options {
   setupTimeout: string;
   teardownTimeout: string;
   summaryTrendStats: string[];
+  systemTags: string[];
 }
 
 export function vusFor(profile: Profile, viewersPerVu = DEFAULT_VIEWERS_PER_VU): number {
@@ -180,5 +191,6 @@ export function k6Options(profile: Profile, viewersPerVu = DEFAULT_VIEWERS_PER_V
     setupTimeout: '120s',
     teardownTimeout: '60s',
     summaryTrendStats: ['avg', 'min', 'med', 'max', 'p(90)', 'p(99)', 'p(99.9)', 'count'],
+    systemTags: SYSTEM_TAGS,
   };
 }

@@ -74,6 +74,7 @@ export function createScript(input: ProfileInput) {
       fromMs: data.startAt,
       toMs: data.startAt + plan.endMs,
     });
+    const transport = new K6Transport(probe);
     const swarm = new Swarm({
       plan,
       slice: { index: vu - 1, count: vus },
@@ -82,7 +83,7 @@ export function createScript(input: ProfileInput) {
       startAt: data.startAt,
       clock,
       ticker: { every: (ms, fn) => setInterval(fn, ms), cancel: (h) => clearInterval(h as number) },
-      transport: new K6Transport(probe),
+      transport,
       control,
       metrics,
       log: new K6DeliveryLog(),
@@ -91,7 +92,13 @@ export function createScript(input: ProfileInput) {
       closeTimeoutMs: CLOSE_TIMEOUT_MS,
     });
     let peak = 0;
+    const flushBytes = () => {
+      const bytes = transport.takeBytes();
+      metrics.bytes(bytes.received, bytes.sent);
+    };
     const gauges = setInterval(() => {
+      metrics.zero(profile.rooms);
+      flushBytes();
       peak = Math.max(peak, swarm.connected);
       metrics.viewers(vu, swarm.connected, plan.targetAt(Date.now() - data.startAt));
     }, 1000);
@@ -100,6 +107,7 @@ export function createScript(input: ProfileInput) {
     await swarm.finished;
     probe.stop();
     clearInterval(gauges);
+    flushBytes();
     metrics.viewers(vu, 0, 0);
     metrics.peak(peak);
     if (probe.bound) await generatorBound(vu, probe, data.startAt + plan.endMs + CLOSE_TIMEOUT_MS + 2000);
