@@ -99,7 +99,9 @@ const CASES: Case[] = [
 
 const k6Lookup = findK6();
 
-describe('legacy k6 bundles under a real k6', { concurrency: false }, () => {
+// Each run has its own deadline (runK6's timeout, under the per-test 3 minutes); the whole suite
+// takes about 2 minutes here.
+describe('legacy k6 bundles under a real k6', { concurrency: false, timeout: 480_000 }, () => {
   let dir = '';
   let dist = '';
   let server: { url: string; stop: () => Promise<void> } | undefined;

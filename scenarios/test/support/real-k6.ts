@@ -33,9 +33,12 @@ function versionOf(file: string): string | undefined {
 
 export function findK6(env: NodeJS.ProcessEnv = process.env): K6Lookup {
   const candidates: { file: string; source: string }[] = [];
+  // K6_BIN names one binary on purpose: a wrong one is reported, not silently replaced by another.
   if (env.K6_BIN) candidates.push({ file: path.resolve(REPO_ROOT, env.K6_BIN), source: 'K6_BIN' });
-  candidates.push({ file: path.resolve(REPO_ROOT, '../shared/tools/k6/k6'), source: '../shared/tools/k6/k6' });
-  for (const dir of (env.PATH ?? '').split(path.delimiter).filter(Boolean)) candidates.push({ file: path.join(dir, 'k6'), source: 'PATH' });
+  else {
+    candidates.push({ file: path.resolve(REPO_ROOT, '../shared/tools/k6/k6'), source: '../shared/tools/k6/k6' });
+    for (const dir of (env.PATH ?? '').split(path.delimiter).filter(Boolean)) candidates.push({ file: path.join(dir, 'k6'), source: 'PATH' });
+  }
   const tried: string[] = [];
   for (const { file, source } of candidates) {
     if (!existsSync(file)) {
@@ -45,8 +48,6 @@ export function findK6(env: NodeJS.ProcessEnv = process.env): K6Lookup {
     const version = executable(file) ? versionOf(file) : undefined;
     if (version) return { found: { path: file, version, source } };
     tried.push(`${file} (${source}): not a working k6`);
-    // K6_BIN names one binary on purpose: a broken one is not silently replaced by another.
-    if (source === 'K6_BIN') break;
   }
   return { reason: `no k6 binary: ${tried.join('; ') || 'none on PATH'}` };
 }
