@@ -55,7 +55,14 @@ export const SYSTEM_TAGS = ['proto', 'status', 'method', 'url', 'name', 'group',
 
 export const PROTOCOL_ERROR_CODES = [400, 401, 403, 404, 406, 413, 429, 500] as const;
 
-export const DEFAULT_VIEWERS_PER_VU = 500;
+/**
+ * The sweet spot of `npm run bench:k6-sizing` (scenarios/README.md, "Sizing k6"): k6 spent about
+ * 140-180 µs of CPU per delivered frame whatever the split, so a message burst costs a VU
+ * viewers-per-VU × that of loop time; at 200 it is ~30 ms, well inside the 100 ms lag bound, and
+ * at fanout's 10 messages/s per room one VU needs about a third of a core. (500, the earlier
+ * default, needs three quarters of a core per VU and ~75 ms per burst.)
+ */
+export const DEFAULT_VIEWERS_PER_VU = 200;
 
 /** A lag p99 above this (per VU) makes a run generator-bound; CHATSTORM_LAG_BOUND overrides it. */
 export const DEFAULT_LAG_BOUND = '100ms';
