@@ -231,6 +231,18 @@ export function loadTestDashboard(): Dashboard {
         }),
       )
       .withPanel(
+        // k6 measuring itself (scenarios/lib/lag-probe.ts): when its lag p99 nears the delivery
+        // p99 beside it, the latency is k6's own queue, not the server's.
+        timeseries('k6 event-loop lag (generator self-check)', {
+          unit: 's',
+          queries: [
+            { expr: 'max(k6_generator_lag_p50)', legend: 'lag p50' },
+            { expr: 'max(k6_generator_lag_p99)', legend: 'lag p99' },
+            { expr: 'max(k6_generator_lag_max)', legend: 'lag max' },
+          ],
+        }),
+      )
+      .withPanel(
         timeseries('k6 handshake and token time', {
           unit: 's',
           queries: [
@@ -267,11 +279,13 @@ export function loadTestDashboard(): Dashboard {
         }),
       )
       .withPanel(
-        timeseries('k6 data / s', {
+        // The scripts' own byte counters, pushed every second: k6's data_sent/data_received are
+        // emitted when an iteration ends, and each VU runs one iteration for the whole test.
+        timeseries('k6 WebSocket payload / s', {
           unit: 'Bps',
           queries: [
-            { expr: `sum(${rate('k6_data_received_total')})`, legend: 'received' },
-            { expr: `sum(${rate('k6_data_sent_total')})`, legend: 'sent' },
+            { expr: `sum(${rate('k6_frame_bytes_received_total')})`, legend: 'received' },
+            { expr: `sum(${rate('k6_frame_bytes_sent_total')})`, legend: 'sent' },
           ],
         }),
       )

@@ -5,20 +5,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse, stringify } from 'yaml';
+import { buildK6 } from '../../scenarios/k6/build.ts';
+import { findK6, runK6, type K6Run } from '../../scenarios/test/support/real-k6.ts';
 import { DASHBOARD_DIR, DASHBOARDS } from '../src/dashboard-files.ts';
-import { REPO_ROOT } from './support/compose-file.ts';
+import { readCompose, REPO_ROOT } from './support/compose-file.ts';
 import { prometheusBinaries } from './support/prometheus-binaries.ts';
 import { freePort, startPrometheus, type RunningPrometheus } from './support/prometheus-server.ts';
 import { runToCompletion, startChatstormProcess } from './support/processes.ts';
 import { allValues, boolifyComparisons, expandGrafanaVariables, panelQueries } from './support/promql.ts';
 
 // The issue's "done when": a real Prometheus scrapes a real server and the Node runner during a
-// smoke run, then every PromQL expression of every dashboard panel and of every alert rule,
-// evaluated through Prometheus's HTTP API over the run, returns data. A misspelt metric, a label
-// the server does not have, or a series nobody exports shows up here as an empty result.
+// smoke run while a real k6 plays the smoke bundle against the same server and pushes its metrics
+// by remote write (--out experimental-prometheus-rw, with the compose file's trend statistics);
+// then every PromQL expression of every dashboard panel and of every alert rule, evaluated
+// through Prometheus's HTTP API over the run, returns data. A misspelt metric, a label the server
+// does not have, or a series nobody exports shows up here as an empty result.
 //
-// k6_* queries are the one exception: k6 pushes them by remote write and there is no k6 binary
-// on these machines, so nothing can produce them here. They are listed, not asserted.
+// Without a k6 binary (K6_BIN, ../shared/tools/k6/k6, PATH) the k6_* queries are listed, not
+// asserted; in CI (CI=true) a missing k6 fails the test.
 
 const SCRAPE_SECONDS = 1;
 const STEP_SECONDS = 1;
@@ -81,6 +85,35 @@ test('Prometheus scrapes a smoke run; every dashboard and alert expression retur
   });
   t.after(() => prometheus.stop());
 
+  const k6Lookup = findK6();
+  if (!k6Lookup.found && (process.env.CI === 'true' || process.env.CI === '1')) throw new Error(`${k6Lookup.reason}: required in CI`);
+  let k6Run: Promise<K6Run> | undefined;
+  if (k6Lookup.found) {
+    const dist = join(dir, 'dist');
+    await buildK6(dist);
+    k6Run = runK6(k6Lookup.found, {
+      script: join(dist, 'k6-legacy', 'smoke.js'),
+      env: {
+        CHATSTORM_URL: server.url,
+        CHATSTORM_OUT: join(dir, 'smoke-k6.json'),
+        VIEWERS_PER_VU: '4',
+        CHATSTORM_LAG_BOUND: '10s',
+        // Viewers leave and come back all through the run, so k6's per-session metrics (sessions,
+        // bytes, disconnects) are pushed at several moments, not once at the end: rate() needs two.
+        CHATSTORM_SET: 'duration=8s;churn.leavePerSecond=0.3;churn.rejoinDelay=300ms',
+      },
+      args: ['--out', 'experimental-prometheus-rw', '--tag', 'testid=prometheus-e2e'],
+      processEnv: {
+        K6_PROMETHEUS_RW_SERVER_URL: `${prometheus.url}/api/v1/write`,
+        K6_PROMETHEUS_RW_PUSH_INTERVAL: `${SCRAPE_SECONDS}s`,
+        // What docker-compose.yml asks for, so the dashboards' k6_*_p99 names are tested as shipped.
+        K6_PROMETHEUS_RW_TREND_STATS: String(readCompose().services.k6!.environment!.K6_PROMETHEUS_RW_TREND_STATS),
+      },
+      cwd: dir,
+      timeoutMs: RUNNER_TIMEOUT_MS,
+    });
+  }
+
   const start = Date.now() / 1000;
   const runner = runToCompletion(
     [
@@ -95,6 +128,10 @@ test('Prometheus scrapes a smoke run; every dashboard and alert expression retur
   );
   const { code, output } = await runner.finished;
   assert.equal(code, 0, `the smoke run failed:\n${output}`);
+  if (k6Run) {
+    const k6 = await k6Run;
+    assert.equal(k6.code, 0, `the k6 smoke run failed:\n${k6.output}`);
+  }
   // One more scrape of the server and one more rule evaluation after the run.
   await new Promise((resolve) => setTimeout(resolve, 2500 * SCRAPE_SECONDS));
   const end = Date.now() / 1000;
@@ -109,12 +146,12 @@ test('Prometheus scrapes a smoke run; every dashboard and alert expression retur
   for (const [file] of Object.entries(DASHBOARDS)) {
     const dashboard = JSON.parse(readFileSync(new URL(file, DASHBOARD_DIR), 'utf8')) as Parameters<typeof panelQueries>[0];
     const variables = allValues(dashboard);
-    await t.test(`every query of ${file} returns data over the run (k6_* excluded)`, async () => {
+    await t.test(`every query of ${file} returns data over the run${k6Run ? '' : ' (k6_* excluded: no k6 binary)'}`, async () => {
       const empty: string[] = [];
       let evaluated = 0;
       for (const query of panelQueries(dashboard)) {
         const label = `"${query.panel}" ${query.refId}: ${query.expr}`;
-        if (/\bk6_/.test(query.expr)) {
+        if (!k6Run && /\bk6_/.test(query.expr)) {
           k6Only.push(`${file} ${label}`);
           continue;
         }
@@ -147,6 +184,21 @@ test('Prometheus scrapes a smoke run; every dashboard and alert expression retur
     t.diagnostic(`${rules.length} alert expressions returned data`);
   });
 
-  t.diagnostic(`${k6Only.length} k6_* queries not evaluated (no k6 here; k6 pushes them by remote write):`);
-  for (const query of k6Only) t.diagnostic(`  ${query}`);
+  if (k6Run) {
+    await t.test('k6 series carry the scenario tags Grafana splits the k6 row by: profile and room', async () => {
+      const series = await prometheus.query(`count by (profile, room, testid) (max_over_time(k6_deliveries_total[${Math.ceil(end - start) + 5}s]))`, end);
+      const keys = series.map((s) => `${s.metric.profile}/${s.metric.room}/${s.metric.testid}`).sort();
+      assert.deepEqual(keys, ['smoke/0/prometheus-e2e', 'smoke/1/prometheus-e2e']);
+    });
+
+    await t.test('no k6 series carries a chat token (the subprotocol tag is off)', async () => {
+      const window = `${Math.ceil(end - start) + 5}s`;
+      const sessions = await prometheus.query(`count by (subproto) (max_over_time(k6_ws_sessions_total[${window}]))`, end);
+      assert.ok(sessions.length > 0, 'k6 pushed ws_sessions');
+      assert.deepEqual(sessions.map((s) => s.metric.subproto ?? ''), [''], 'one series, no subproto label');
+    });
+  } else {
+    t.diagnostic(`${k6Only.length} k6_* queries not evaluated (${k6Lookup.found ? '' : k6Lookup.reason}):`);
+    for (const query of k6Only) t.diagnostic(`  ${query}`);
+  }
 });

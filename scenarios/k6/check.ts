@@ -9,9 +9,10 @@ import { buildK6, LEGACY_MODULES, ROOT } from './build.ts';
 //  1. they type-check against @types/k6 (scenarios/k6/tsconfig.json: k6 types only, no Node
 //     types, so scenarios/lib is checked to be engine-free too);
 //  2. they bundle, and every bundle imports k6 modules only — the right ones for its variant —
-//     and exports what k6 looks for (default, options, setup, teardown, handleSummary).
-// Running the bundles themselves is done by scenarios/test/k6-bundles.test.ts with a k6
-// emulation in Node (see scenarios/README.md).
+//     and exports what k6 looks for (default, options, setup, teardown, handleSummary): modern
+//     bundles as ES modules (no require), legacy ones as CommonJS (require of k6 modules only).
+// Running the bundles is done by scenarios/test/real-k6.test.ts (legacy bundles, real k6 v0.48)
+// and scenarios/test/k6-bundles.test.ts (modern bundles, a k6 emulation in Node).
 
 const MODERN = ['k6', 'k6/http', 'k6/metrics', 'k6/execution', 'k6/websockets', 'k6/timers'];
 const LEGACY = ['k6', 'k6/http', 'k6/metrics', 'k6/execution', ...Object.values(LEGACY_MODULES)];
@@ -39,6 +40,17 @@ export function exportsOf(source: string): string[] {
     .sort();
 }
 
+/** What an esbuild CommonJS bundle exports: the keys of its `__export(x_exports, { … })` that module.exports becomes. */
+export function commonJsExportsOf(source: string): string[] {
+  const block = /^__export\((\w+), \{([^}]*)\}\);\s*\nmodule\.exports = __toCommonJS\(\1\);/m.exec(source);
+  if (!block) return [];
+  return block[2]!
+    .split(',')
+    .map((part) => part.trim().split(':')[0]!.trim())
+    .filter(Boolean)
+    .sort();
+}
+
 export function typecheckK6(): string[] {
   const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   const run = spawnSync(process.execPath, [tsc, '-p', path.join(ROOT, 'scenarios/k6/tsconfig.json')], { encoding: 'utf8' });
@@ -52,8 +64,9 @@ export function inspectBundle(file: string, legacy: boolean): string[] {
   for (const specifier of importsOf(source)) {
     if (!allowed.includes(specifier)) problems.push(`${file}: imports "${specifier}", not a k6 module${legacy ? ' of k6 v0.48' : ''}`);
   }
-  if (/\brequire\s*\(/.test(source)) problems.push(`${file}: calls require()`);
-  const exported = exportsOf(source);
+  if (!legacy && /\brequire\s*\(/.test(source)) problems.push(`${file}: calls require()`);
+  if (legacy && /^\s*(import|export)\b/m.test(source)) problems.push(`${file}: ES module syntax (k6 v0.48 would run it through Babel)`);
+  const exported = legacy ? commonJsExportsOf(source) : exportsOf(source);
   for (const name of EXPORTS) if (!exported.includes(name)) problems.push(`${file}: does not export ${name}`);
   return problems;
 }

@@ -1,9 +1,18 @@
 import { Counter, Gauge, Rate, Trend } from 'k6/metrics';
 import { evaluateGaps, SEND_ACKED, SEND_LOST, SEND_REJECTED } from '../lib/delivery-ledger.ts';
+import type { LagSink } from '../lib/lag-probe.ts';
 import type { DeliveryLog, MetricsSink } from '../lib/ports.ts';
 import type { ConnectionSummary } from '../lib/receive-tracker.ts';
-import type { ConnectOutcome, DisconnectReason, ModerationAction, ModerationVia } from '../lib/results.ts';
-import { METRIC } from './options.ts';
+import {
+  CONNECT_OUTCOMES,
+  DISCONNECT_REASONS,
+  MODERATION_ACTIONS,
+  type ConnectOutcome,
+  type DisconnectReason,
+  type ModerationAction,
+  type ModerationVia,
+} from '../lib/results.ts';
+import { METRIC, PROTOCOL_ERROR_CODES } from './options.ts';
 
 // k6 custom metrics, declared once at module scope (k6 requires it in the init context).
 
@@ -34,18 +43,52 @@ const m = {
   apiErrors: new Counter(METRIC.apiErrors),
   moderation: new Counter(METRIC.moderation),
   moderationEvents: new Counter(METRIC.moderationEvents),
+  connectRefused: new Rate(METRIC.connectRefused),
+  generatorLag: new Trend(METRIC.generatorLag, true),
+  receiveBacklog: new Trend(METRIC.receiveBacklog),
+  boundVus: new Counter(METRIC.boundVus),
+  bytesReceived: new Counter(METRIC.bytesReceived),
+  bytesSent: new Counter(METRIC.bytesSent),
 };
 
-export class K6Metrics implements MetricsSink {
+// The room tag lets Grafana split the k6 row by room; one tag object per room, built once (an
+// object literal per sample would be garbage on the hot path).
+const roomTags: { room: string }[] = [];
+function roomTag(room: number): { room: string } {
+  return roomTags[room] ?? (roomTags[room] = { room: String(room) });
+}
+
+export class K6Metrics implements MetricsSink, LagSink {
+  /**
+   * Every label value of a closed set, at 0, every second: a k6 counter nobody added to is never
+   * pushed, remote write sends only the series that got a sample since its last push, and rate()
+   * needs two points; without this a dashboard query over a quiet counter shows "no data", not 0.
+   */
+  zero(rooms: number): void {
+    for (const outcome of CONNECT_OUTCOMES) m.connects.add(0, { outcome });
+    for (const reason of DISCONNECT_REASONS) m.disconnects.add(0, { reason });
+    for (const code of PROTOCOL_ERROR_CODES) m.errors.add(0, { code: String(code) });
+    for (const action of MODERATION_ACTIONS) {
+      for (const via of ['websocket', 'http']) m.moderation.add(0, { action, via });
+      m.moderationEvents.add(0, { action });
+    }
+    for (let room = 0; room < rooms; room++) {
+      for (const counter of [m.sent, m.deliveries, m.expected, m.missing]) counter.add(0, roomTag(room));
+    }
+    for (const counter of [m.acked, m.duplicated, m.outOfOrder, m.rejected, m.unacked, m.apiErrors, m.connectFailures, m.boundVus]) counter.add(0);
+  }
+
   connected(handshakeMs: number): void {
     m.connects.add(1, { outcome: 'ok' });
     m.connectFailed.add(false);
+    m.connectRefused.add(false);
     m.handshake.add(handshakeMs);
   }
   connectFailed(outcome: Exclude<ConnectOutcome, 'ok'>): void {
     m.connects.add(1, { outcome });
     m.connectFailures.add(1);
     m.connectFailed.add(true);
+    m.connectRefused.add(outcome === 'refused');
   }
   tokenIssued(ms: number): void {
     m.token.add(ms);
@@ -53,17 +96,18 @@ export class K6Metrics implements MetricsSink {
   disconnected(reason: DisconnectReason): void {
     m.disconnects.add(1, { reason });
   }
-  sent(): void {
-    m.sent.add(1);
+  sent(room: number): void {
+    m.sent.add(1, roomTag(room));
     m.sendErrors.add(false);
   }
   acked(ms: number): void {
     m.acked.add(1);
     m.ackLatency.add(ms);
   }
-  delivered(latencyMs: number): void {
-    m.deliveries.add(1);
-    m.latency.add(latencyMs);
+  delivered(latencyMs: number, room: number): void {
+    const tags = roomTag(room);
+    m.deliveries.add(1, tags);
+    m.latency.add(latencyMs, tags);
   }
   duplicated(): void {
     m.duplicated.add(1);
@@ -94,6 +138,23 @@ export class K6Metrics implements MetricsSink {
   peak(viewers: number): void {
     m.peakViewers.add(viewers);
   }
+
+  lag(ms: number): void {
+    m.generatorLag.add(ms);
+  }
+  backlog(frames: number): void {
+    m.receiveBacklog.add(frames);
+  }
+  /** Once a second: the transport's byte tallies (a metric call per frame would cost the hot path). */
+  bytes(received: number, sent: number): void {
+    m.bytesReceived.add(received);
+    m.bytesSent.add(sent);
+  }
+
+  /** This VU's own lag p99 was over the bound. */
+  generatorBound(): void {
+    m.boundVus.add(1);
+  }
 }
 
 /** A VU sees only its own senders, so each closed connection is judged by its sequence gaps. */
@@ -108,7 +169,8 @@ export class K6DeliveryLog implements DeliveryLog {
 
   closed(summary: ConnectionSummary): void {
     const c = evaluateGaps(summary);
-    m.expected.add(c.expected);
-    if (c.missing > 0) m.missing.add(c.missing);
+    const tags = roomTag(summary.room);
+    m.expected.add(c.expected, tags);
+    if (c.missing > 0) m.missing.add(c.missing, tags);
   }
 }

@@ -9,7 +9,23 @@ import type { ChatSocket, SocketEvents, Transport } from '../lib/ports.ts';
 // Older k6 reports no close code; an error before the close is taken as an abnormal close.
 
 export class K6Transport implements Transport {
+  /** Payload characters (bytes: the protocol's frames are ASCII here) since the last take(). */
+  private received = 0;
+  private sent = 0;
+
+  /** `probe.frame()` runs before each message: the lag probe counts the frames queued ahead of it. */
+  constructor(private readonly probe?: { frame(): void }) {}
+
+  takeBytes(): { received: number; sent: number } {
+    const out = { received: this.received, sent: this.sent };
+    this.received = 0;
+    this.sent = 0;
+    return out;
+  }
+
   open(url: string, token: string, events: SocketEvents): ChatSocket {
+    const probe = this.probe;
+    const self = this;
     const ws = new WebSocket(url, null, { headers: { 'Sec-WebSocket-Protocol': token } });
     let opened = false;
     let closeAsked = false;
@@ -20,8 +36,12 @@ export class K6Transport implements Transport {
       events.onOpen();
     };
     ws.onmessage = (event) => {
+      probe?.frame();
       const data = event?.data;
-      if (typeof data === 'string') events.onMessage(data);
+      if (typeof data === 'string') {
+        self.received += data.length;
+        events.onMessage(data);
+      }
     };
     ws.onerror = (event) => {
       error = event?.error ?? 'error';
@@ -33,7 +53,10 @@ export class K6Transport implements Transport {
       events.onClose(code, !opened && /bad handshake/.test(error));
     };
     return {
-      send: (text: string) => ws.send(text),
+      send: (text: string) => {
+        self.sent += text.length;
+        ws.send(text);
+      },
       close: () => {
         if (opened) ws.close();
         else closeAsked = true;

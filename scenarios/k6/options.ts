@@ -36,11 +36,42 @@ export const METRIC = {
   moderationEvents: 'moderation_events',
   peakViewers: 'viewers_peak',
   apiErrors: 'api_errors',
+  connectRefused: 'connect_refused',
+  // The generator watching itself (lib/lag-probe.ts).
+  generatorLag: 'generator_lag',
+  receiveBacklog: 'generator_receive_backlog',
+  boundVus: 'generator_bound_vus',
+  // WebSocket payload, pushed once a second (k6's data_* arrive only when the VU's one iteration ends).
+  bytesReceived: 'frame_bytes_received',
+  bytesSent: 'frame_bytes_sent',
 } as const;
+
+/**
+ * k6's default system tags without `subproto`: the chat token travels as the WebSocket
+ * subprotocol, so k6 would put every token on its ws_* samples (one series per session in
+ * Prometheus, and a credential in the metrics store).
+ */
+export const SYSTEM_TAGS = ['proto', 'status', 'method', 'url', 'name', 'group', 'check', 'error', 'error_code', 'tls_version', 'scenario', 'service', 'expected_response'];
 
 export const PROTOCOL_ERROR_CODES = [400, 401, 403, 404, 406, 413, 429, 500] as const;
 
-export const DEFAULT_VIEWERS_PER_VU = 500;
+/**
+ * The sweet spot of `npm run bench:k6-sizing` (scenarios/README.md, "Sizing k6"): k6 spent about
+ * 140-180 µs of CPU per delivered frame whatever the split, so a message burst costs a VU
+ * viewers-per-VU × that of loop time; at 200 it is ~30 ms, well inside the 100 ms lag bound, and
+ * at fanout's 10 messages/s per room one VU needs about a third of a core. (500, the earlier
+ * default, needs three quarters of a core per VU and ~75 ms per burst.)
+ */
+export const DEFAULT_VIEWERS_PER_VU = 200;
+
+/** A lag p99 above this (per VU) makes a run generator-bound; CHATSTORM_LAG_BOUND overrides it. */
+export const DEFAULT_LAG_BOUND = '100ms';
+
+/**
+ * Connection refusals (token or upgrade answered with a 4xx) above this share end the run at once
+ * (k6 abortOnFail, exit 99): the server is turning the audience away and nothing later can pass.
+ */
+export const ABORT_REFUSED_RATE = 0.2;
 
 export interface K6Scenario {
   executor: 'per-vu-iterations';
@@ -48,14 +79,24 @@ export interface K6Scenario {
   iterations: 1;
   maxDuration: string;
   gracefulStop: string;
+  /** On every sample of the scenario: Grafana splits the k6 row by profile. */
+  tags: { profile: string };
+}
+
+/** k6's long form of a threshold. */
+export interface K6HardThreshold {
+  threshold: string;
+  abortOnFail: boolean;
+  delayAbortEval?: string;
 }
 
 export interface K6Options {
   scenarios: Record<string, K6Scenario>;
-  thresholds: Record<string, string[]>;
+  thresholds: Record<string, (string | K6HardThreshold)[]>;
   setupTimeout: string;
   teardownTimeout: string;
   summaryTrendStats: string[];
+  systemTags: string[];
 }
 
 export function vusFor(profile: Profile, viewersPerVu = DEFAULT_VIEWERS_PER_VU): number {
@@ -145,11 +186,18 @@ export function k6Options(profile: Profile, viewersPerVu = DEFAULT_VIEWERS_PER_V
         iterations: 1,
         maxDuration: `${Math.ceil((plan.endMs + parseDurationMs('60s')) / 1000)}s`,
         gracefulStop: '30s',
+        tags: { profile: profile.name },
       },
     },
-    thresholds: { ...breakdowns(), ...thresholds },
+    thresholds: {
+      ...breakdowns(),
+      ...thresholds,
+      // Judged every few seconds during the run, after the first handshakes had time to land.
+      [METRIC.connectRefused]: [{ threshold: `rate<${ABORT_REFUSED_RATE}`, abortOnFail: true, delayAbortEval: '5s' }],
+    },
     setupTimeout: '120s',
     teardownTimeout: '60s',
     summaryTrendStats: ['avg', 'min', 'med', 'max', 'p(90)', 'p(99)', 'p(99.9)', 'count'],
+    systemTags: SYSTEM_TAGS,
   };
 }

@@ -1,5 +1,7 @@
 import exec from 'k6/execution';
-import { setInterval, clearInterval } from 'k6/timers';
+import { clearInterval, clearTimeout, setInterval, setTimeout } from 'k6/timers';
+import { parseDurationMs } from '../lib/duration.ts';
+import { LagProbe } from '../lib/lag-probe.ts';
 import { resolveProfile, setField, type ProfileInput } from '../lib/profile.ts';
 import type { RoomRef } from '../lib/ports.ts';
 import { formatSummary } from '../lib/results.ts';
@@ -8,7 +10,7 @@ import { Swarm } from '../lib/swarm.ts';
 import { K6ControlPlane } from './k6-control-plane.ts';
 import { K6DeliveryLog, K6Metrics } from './k6-metrics.ts';
 import { K6Transport } from './k6-transport.ts';
-import { DEFAULT_VIEWERS_PER_VU, k6Options, k6Thresholds, vusFor } from './options.ts';
+import { DEFAULT_LAG_BOUND, DEFAULT_VIEWERS_PER_VU, k6Options, k6Thresholds, vusFor } from './options.ts';
 import { buildK6Result, type K6SummaryData } from './summary.ts';
 
 // Everything an entry script exports, built from one profile. Environment:
@@ -16,9 +18,14 @@ import { buildK6Result, type K6SummaryData } from './summary.ts';
 //   CHATSTORM_WS_URL  the chat WebSocket when it is not the ws:// of CHATSTORM_URL (e.g. a proxy
 //                     in front of the same server); the control plane stays on CHATSTORM_URL
 //   CHATSTORM_SET     profile overrides, "viewers=5000;duration=2m;churn.leavePerSecond=0.05"
-//   VIEWERS_PER_VU    how many viewers one VU holds (default 500)
+//   VIEWERS_PER_VU    how many viewers one VU holds (default DEFAULT_VIEWERS_PER_VU)
 //   CHATSTORM_OUT     results file (default <scenario>-k6-<time>.json in the working directory:
 //                     k6 does not create missing directories for handleSummary's files)
+//   CHATSTORM_LAG_BOUND  a VU whose event-loop lag p99 exceeds this makes the run generator-bound
+//                     (default 100ms): the result says so and k6 exits 108 instead of 0 or 99
+
+const LAG_PROBE_MS = 100;
+const CLOSE_TIMEOUT_MS = 10_000;
 
 interface SetupData {
   rooms: RoomRef[];
@@ -36,6 +43,7 @@ export function createScript(input: ProfileInput) {
   const base = (__ENV.CHATSTORM_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
   const wsUrl = __ENV.CHATSTORM_WS_URL || `${base.replace(/^http/, 'ws')}/`;
   const viewersPerVu = Number(__ENV.VIEWERS_PER_VU ?? DEFAULT_VIEWERS_PER_VU);
+  const lagBoundMs = parseDurationMs(__ENV.CHATSTORM_LAG_BOUND ?? DEFAULT_LAG_BOUND);
   const vus = vusFor(profile, viewersPerVu);
   const control = new K6ControlPlane(base);
   const metrics = new K6Metrics();
@@ -50,37 +58,75 @@ export function createScript(input: ProfileInput) {
     for (let r = 0; r < profile.rooms; r++) {
       rooms.push(control.createRoomSync(`chatstorm-${profile.name}-${runId}-${r}`, plan.roomRateLimit(1_000_000)));
     }
-    // VUs start their one iteration right after setup; t = 0 waits for all of them.
-    return { rooms, startAt: Date.now() + 3000 };
+    // k6 initializes every VU before setup and starts their one iteration right after it;
+    // t = 0 leaves them a moment to get there.
+    return { rooms, startAt: Date.now() + 1000 };
   }
 
   async function run(data: SetupData): Promise<void> {
     const vu = exec.vu.idInTest;
+    const clock = { now: () => Date.now() };
+    metrics.zero(profile.rooms);
+    const probe = new LagProbe({
+      clock,
+      timer: { after: (ms, fn) => setTimeout(fn, ms), cancel: (h) => clearTimeout(h as number) },
+      sink: metrics,
+      periodMs: LAG_PROBE_MS,
+      boundMs: lagBoundMs,
+      fromMs: data.startAt,
+      toMs: data.startAt + plan.endMs,
+    });
+    const transport = new K6Transport(probe);
     const swarm = new Swarm({
       plan,
       slice: { index: vu - 1, count: vus },
       rooms: data.rooms,
       wsUrl,
       startAt: data.startAt,
-      clock: { now: () => Date.now() },
+      clock,
       ticker: { every: (ms, fn) => setInterval(fn, ms), cancel: (h) => clearInterval(h as number) },
-      transport: new K6Transport(),
+      transport,
       control,
       metrics,
       log: new K6DeliveryLog(),
       tickMs: 50,
       maxConnecting: 100,
+      closeTimeoutMs: CLOSE_TIMEOUT_MS,
     });
     let peak = 0;
+    const flushBytes = () => {
+      const bytes = transport.takeBytes();
+      metrics.bytes(bytes.received, bytes.sent);
+    };
     const gauges = setInterval(() => {
+      metrics.zero(profile.rooms);
+      flushBytes();
       peak = Math.max(peak, swarm.connected);
       metrics.viewers(vu, swarm.connected, plan.targetAt(Date.now() - data.startAt));
     }, 1000);
+    probe.start();
     swarm.start();
     await swarm.finished;
+    probe.stop();
     clearInterval(gauges);
+    flushBytes();
     metrics.viewers(vu, 0, 0);
     metrics.peak(peak);
+    if (probe.bound) await generatorBound(vu, probe, data.startAt + plan.endMs + CLOSE_TIMEOUT_MS + 2000);
+  }
+
+  /**
+   * k6 cannot set an exit code from a script except by aborting (108), so that is the generator-
+   * bound verdict, distinct from failed thresholds (99). The abort waits for the other VUs to
+   * finish (or for the latest moment they can), so their results are complete.
+   */
+  async function generatorBound(vu: number, probe: LagProbe, latestEnd: number): Promise<void> {
+    metrics.generatorBound();
+    while (exec.instance.vusActive > 1 && Date.now() < latestEnd) await new Promise<void>((resolve) => setTimeout(resolve, 200));
+    exec.test.abort(
+      `generator-bound: VU ${vu}'s event loop lagged more than ${lagBoundMs} ms in ${probe.overBound} of ${probe.samples} probes ` +
+        `(max ${probe.maxMs} ms); the figures describe k6, not the server (give it fewer viewers per VU or more cores)`,
+    );
   }
 
   function teardown(data: SetupData): void {
@@ -94,7 +140,7 @@ export function createScript(input: ProfileInput) {
   }
 
   function handleSummary(data: K6SummaryData): Record<string, string> {
-    const result = buildK6Result(data, profile, { url: base, vus, startedAt: Date.now() - data.state.testRunDurationMs });
+    const result = buildK6Result(data, profile, { url: base, vus, startedAt: Date.now() - data.state.testRunDurationMs, lagBoundMs });
     const file = __ENV.CHATSTORM_OUT ?? `${profile.name}-k6-${result.startedAt.replace(/[:.]/g, '-')}.json`;
     return { stdout: `${formatSummary(result)}\n  results       ${file}\n`, [file]: `${JSON.stringify(result, null, 2)}\n` };
   }

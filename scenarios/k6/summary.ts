@@ -18,6 +18,8 @@ import { METRIC, PROTOCOL_ERROR_CODES } from './options.ts';
 export interface K6Metric {
   type: string;
   values: Record<string, number>;
+  /** k6's own verdicts, by threshold expression. */
+  thresholds?: Record<string, { ok: boolean }>;
 }
 
 export interface K6SummaryData {
@@ -29,6 +31,7 @@ export interface K6RunInfo {
   url: string;
   vus: number;
   startedAt: number;
+  lagBoundMs: number;
 }
 
 // Object.fromEntries is ES2019: older k6 engines may lack it.
@@ -40,6 +43,21 @@ function record<K extends string, V>(keys: readonly K[], value: (k: K) => V): Re
 
 function count(data: K6SummaryData, name: string): number {
   return data.metrics[name]?.values.count ?? 0;
+}
+
+function spread(data: K6SummaryData, name: string): { p50: number; p99: number; max: number } {
+  const v = data.metrics[name]?.values;
+  return { p50: v?.med ?? 0, p99: v?.['p(99)'] ?? 0, max: v?.max ?? 0 };
+}
+
+/** k6 thresholds that failed, as "metric: expression" (the run's exit 99). */
+export function failedK6Thresholds(data: K6SummaryData): string[] {
+  const failed: string[] = [];
+  for (const name of Object.keys(data.metrics)) {
+    const verdicts = data.metrics[name]?.thresholds ?? {};
+    for (const expression of Object.keys(verdicts)) if (!verdicts[expression]!.ok) failed.push(`${name}: ${expression}`);
+  }
+  return failed;
 }
 
 function trend(data: K6SummaryData, name: string): Percentiles {
@@ -59,6 +77,11 @@ export function buildK6Result(data: K6SummaryData, profile: Profile, info: K6Run
     const n = count(data, `${METRIC.errors}{code:${code}}`);
     if (n > 0) errors[code] = n;
   }
+  const lagMs = spread(data, METRIC.generatorLag);
+  const boundVus = count(data, METRIC.boundVus);
+  // Decided per VU (lib/lag-probe.ts), as the abort and its exit code 108 were: any VU over the
+  // bound taints its viewers' figures.
+  const generatorBound = boundVus > 0;
   const by = <K extends string>(keys: readonly K[], metric: (k: K) => string) => record(keys, (k) => count(data, metric(k)));
   const result: RunResult = {
     schemaVersion: RESULTS_SCHEMA_VERSION,
@@ -115,18 +138,31 @@ export function buildK6Result(data: K6SummaryData, profile: Profile, info: K6Run
       cores: 0,
       workers: info.vus,
       rssMB: 0,
-      eventLoopDelayP99Ms: 0,
-      bottleneck: false,
+      eventLoopDelayP99Ms: lagMs.p99,
+      bottleneck: generatorBound,
       warnings: [
-        'k6 does not measure its own CPU: watch the load generator host (k6 warns when it cannot keep up)',
+        ...(generatorBound
+          ? [
+              `generator-bound: ${boundVus} VU(s) lagged beyond ${info.lagBoundMs} ms (p99 over all VUs ${lagMs.p99.toFixed(1)} ms): latency and loss describe k6, not the server; give k6 fewer viewers per VU or more cores`,
+            ]
+          : []),
+        `delivery latency is not corrected for k6's own lag (p99 ${lagMs.p99.toFixed(1)} ms): a timer's lateness is not the wait of any one message`,
         'loss is counted from sequence gaps per connection; a loss at the very start or end of a connection is invisible to k6',
       ],
+      lagMs,
+      receiveBacklog: spread(data, METRIC.receiveBacklog),
+      lagBoundMs: info.lagBoundMs,
+      boundVus,
+      latencyCorrected: false,
     },
     timeline: [],
     thresholds: [],
     passed: false,
   };
   result.thresholds = evaluateThresholds(profile.thresholds, result);
-  result.passed = result.thresholds.every((t) => t.pass);
+  const k6Failed = failedK6Thresholds(data);
+  for (const failed of k6Failed) result.thresholds.push({ expression: `k6 ${failed}`, observed: null, pass: false, note: 'failed in k6' });
+  result.passed = !generatorBound && result.thresholds.every((t) => t.pass);
+  result.verdict = generatorBound ? 'generator-bound' : result.passed ? 'passed' : 'failed';
   return result;
 }

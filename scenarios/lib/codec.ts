@@ -13,6 +13,12 @@ export interface SendAttributes {
   sender: number;
   /** The sender's sequence number, from 1, continuous across its reconnects. */
   seq: number;
+  /**
+   * On the first message after a reconnect: the sender's sends from gapFrom to seq − 1 went out on
+   * its previous connection without an ack (kicked, session expired) and may never have been
+   * published. Receivers that judge loss by sequence gaps (k6) do not count them as missing.
+   */
+  gapFrom?: number;
 }
 
 /** Written by scanMessage; one per viewer group, reused for every frame. */
@@ -59,9 +65,12 @@ export function filler(bytes: number): string {
 
 /** `content` must need no JSON escaping (the harness sends ASCII filler). */
 export function encodeSendMessage(content: string, a: SendAttributes): string {
+  // "g" goes first, where the receive fast path expects "t": those rare frames take the slow path,
+  // which reads it (chatstorm keeps the attributes' order).
+  const gap = a.gapFrom ? `"g":"${a.gapFrom}",` : '';
   return (
     `{"Action":"SEND_MESSAGE","RequestId":"m${a.seq}","Content":"${content}",` +
-    `"Attributes":{"t":"${a.sendTime.toFixed(3)}","s":"${a.sender}","n":"${a.seq}"}}`
+    `"Attributes":{${gap}"t":"${a.sendTime.toFixed(3)}","s":"${a.sender}","n":"${a.seq}"}}`
   );
 }
 
@@ -207,5 +216,6 @@ export function readSendAttributes(attributes: Record<string, string> | undefine
   const sender = Number(attributes.s);
   const seq = Number(attributes.n);
   if (!Number.isFinite(sendTime) || !Number.isInteger(sender) || !Number.isInteger(seq) || seq < 1) return undefined;
-  return { sendTime, sender, seq };
+  const gapFrom = Number(attributes.g);
+  return attributes.g !== undefined && Number.isInteger(gapFrom) && gapFrom >= 1 && gapFrom < seq ? { sendTime, sender, seq, gapFrom } : { sendTime, sender, seq };
 }

@@ -174,10 +174,18 @@ export function evaluateGaps(summary: ConnectionSummary): DeliveryCount {
     const first = summary.seqs[slot * 2]!;
     if (first === 0) continue;
     const ranges = summary.holes?.find(([s]) => s === slot)?.[1] ?? [];
+    const excused = summary.excused?.find(([s]) => s === slot)?.[1] ?? [];
     let gap = 0;
-    for (let k = 0; k < ranges.length; k += 2) gap += ranges[k + 1]! - ranges[k]! + 1;
+    for (let k = 0; k < ranges.length; k += 2) {
+      const a = ranges[k]!;
+      const b = ranges[k + 1]!;
+      gap += b - a + 1;
+      // Not delivered, but not owed either: the sender never learnt whether these were published.
+      let pardoned = 0;
+      for (let e = 0; e < excused.length; e += 2) pardoned += Math.max(0, Math.min(b, excused[e + 1]!) - Math.max(a, excused[e]!) + 1);
+      missing += b - a + 1 - Math.min(pardoned, b - a + 1);
+    }
     delivered += summary.seqs[slot * 2 + 1]! - first + 1 - gap;
-    missing += gap;
   }
   return { expected: delivered + missing, delivered, missing };
 }

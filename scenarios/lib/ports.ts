@@ -82,10 +82,11 @@ export interface MetricsSink {
   connectFailed(outcome: Exclude<ConnectOutcome, 'ok'>): void;
   tokenIssued(ms: number): void;
   disconnected(reason: DisconnectReason): void;
-  sent(): void;
+  /** `room`: the room's index in the profile (engines that tag metrics by room use it). */
+  sent(room: number): void;
   acked(ms: number): void;
   /** Hot path: once per MESSAGE frame from another viewer. */
-  delivered(latencyMs: number): void;
+  delivered(latencyMs: number, room: number): void;
   duplicated(): void;
   outOfOrder(): void;
   errorFrame(code: number): void;

@@ -18,11 +18,14 @@ export interface ConnectionSummary {
   seqs: Int32Array;
   /** Per slot with gaps: sorted inclusive ranges [a0, b0, a1, b1, …] missing inside [first, last]. */
   holes: [slot: number, ranges: number[]][] | null;
+  /** Per slot: ranges the sender said may never have been published (SendAttributes.gapFrom). */
+  excused?: [slot: number, ranges: number[]][] | null;
 }
 
 export class ReceiveTracker {
   readonly seqs: Int32Array;
   private holes: Map<number, number[]> | null = null;
+  private excused: [slot: number, ranges: number[]][] | null = null;
 
   constructor(readonly slots: number) {
     this.seqs = new Int32Array(slots * 2);
@@ -31,6 +34,16 @@ export class ReceiveTracker {
   reset(): void {
     this.seqs.fill(0);
     this.holes = null;
+    this.excused = null;
+  }
+
+  /** The sender says [from, to] may never have been published (its previous connection's unacked tail). */
+  excuse(slot: number, from: number, to: number): void {
+    if (to < from) return;
+    this.excused ??= [];
+    const entry = this.excused.find(([s]) => s === slot);
+    if (entry) entry[1].push(from, to);
+    else this.excused.push([slot, [from, to]]);
   }
 
   record(slot: number, seq: number): number {
@@ -67,7 +80,8 @@ export class ReceiveTracker {
       for (const [slot, ranges] of this.holes) if (ranges.length > 0) holes.push([slot, ranges.slice()]);
       if (holes.length === 0) holes = null;
     }
-    return { viewer, room, openedAt, closedAt, seqs: this.seqs.slice(), holes };
+    const excused = this.excused ? this.excused.map(([slot, ranges]): [number, number[]] => [slot, ranges.slice()]) : null;
+    return { viewer, room, openedAt, closedAt, seqs: this.seqs.slice(), holes, excused };
   }
 
   private rangesOf(slot: number): number[] {

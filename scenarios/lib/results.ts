@@ -148,6 +148,16 @@ export interface RunResult {
     eventLoopDelayP99Ms: number;
     bottleneck: boolean;
     warnings: string[];
+    /** k6: how late each VU's probe timer fired (lib/lag-probe.ts), over the load phase. */
+    lagMs?: { p50: number; p99: number; max: number };
+    /** k6: frames each VU handled after its probe timer was due, per probe period. */
+    receiveBacklog?: { p50: number; p99: number; max: number };
+    /** A lag p99 above this (in any VU) makes the run generator-bound. */
+    lagBoundMs?: number;
+    /** VUs whose own lag p99 exceeded the bound. */
+    boundVus?: number;
+    /** Whether latencyMs had the generator's lag taken out (k6: never, see scenarios/README.md). */
+    latencyCorrected?: boolean;
   };
   /** Read from the target's own /metrics (not available for real IVS). */
   server?: {
@@ -164,6 +174,11 @@ export interface RunResult {
   /** With --audit; a failed audit fails the run. */
   audit?: AuditResult;
   passed: boolean;
+  /**
+   * k6 results: "generator-bound" when the generator, not the server, decided the figures (k6 exits
+   * 108 then, where a failed threshold exits 99); absent in Node results, where `passed` decides.
+   */
+  verdict?: 'passed' | 'failed' | 'generator-bound';
 }
 
 export function emptyPercentiles(): Percentiles {
@@ -226,6 +241,12 @@ export function formatSummary(r: RunResult): string {
       ? `  generator     ${g.workers} VU(s); CPU not measured by this engine`
       : `  generator     CPU ${fmt(g.cpuPercent)} % of ${g.cores} core(s), ${g.workers} worker(s), RSS ${fmt(g.rssMB)} MB, event-loop p99 ${fmt(g.eventLoopDelayP99Ms, 2)} ms`,
   );
+  if (g.lagMs) {
+    lines.push(
+      `  generator lag p50 ${fmt(g.lagMs.p50, 2)}  p99 ${fmt(g.lagMs.p99, 2)}  max ${fmt(g.lagMs.max, 2)} ms (bound ${fmt(g.lagBoundMs ?? 0)} ms, ${fmt(g.boundVus ?? 0)} VU(s) over it)` +
+        (g.receiveBacklog ? ` · receive backlog p50 ${fmt(g.receiveBacklog.p50)}  p99 ${fmt(g.receiveBacklog.p99)}  max ${fmt(g.receiveBacklog.max)} frames` : ''),
+    );
+  }
   if (r.server) {
     const s = r.server;
     lines.push(
@@ -260,6 +281,10 @@ export function formatSummary(r: RunResult): string {
     const observed = t.observed === null ? (t.note ?? 'n/a') : fmt(t.observed, 3);
     lines.push(`    ${t.pass ? 'PASS' : 'FAIL'}  ${t.expression.padEnd(24)} observed ${observed}`);
   }
-  lines.push(`  result        ${r.passed ? 'PASSED' : 'FAILED'}`);
+  lines.push(
+    r.verdict === 'generator-bound'
+      ? '  result        GENERATOR-BOUND: the load generator, not the server, was the limit; not a verdict on the server'
+      : `  result        ${r.passed ? 'PASSED' : 'FAILED'}`,
+  );
   return lines.join('\n');
 }

@@ -37,6 +37,10 @@ const RECENT_IDS = 32;
 class ChatterState {
   seq = 0;
   nextSendAt = 0;
+  /** Highest of our sends the server acked. */
+  ackedUpTo = 0;
+  /** Set at a close that left sends unacked: the next send tells receivers (SendAttributes.gapFrom). */
+  gapFrom = 0;
   /** Sends waiting for their own MESSAGE to come back: [seq, sentAt, seq, sentAt, …] in send order. */
   pending: number[] = [];
 }
@@ -195,7 +199,7 @@ export class Viewer implements SocketEvents {
     if (frame.Type === 'MESSAGE') {
       if (this.moderator) this.rememberId(frame.Id);
       const a = readSendAttributes(frame.Attributes);
-      if (a) this.received(a.sender, a.seq, a.sendTime);
+      if (a) this.received(a.sender, a.seq, a.sendTime, a.gapFrom);
     } else if (frame.Type === 'EVENT') {
       if (this.moderator && frame.RequestId) this.actionResolved(frame.RequestId, SEND_ACKED);
       if (frame.EventName === DISCONNECT_USER_EVENT) {
@@ -220,7 +224,7 @@ export class Viewer implements SocketEvents {
     }
   }
 
-  private received(sender: number, seq: number, sendTime: number): void {
+  private received(sender: number, seq: number, sendTime: number, gapFrom?: number): void {
     const s = this.swarm;
     const now = s.clock.now();
     if (sender === this.index) {
@@ -230,8 +234,9 @@ export class Viewer implements SocketEvents {
     const layout = s.plan.layout;
     const slot = layout.slotOf(sender);
     if (slot < 0 || layout.roomOf(sender) !== this.room) return; // not one of this run's senders
-    s.metrics.delivered(now - sendTime);
+    s.metrics.delivered(now - sendTime, this.room);
     const outcome = this.tracker.record(slot, seq);
+    if (gapFrom) this.tracker.excuse(slot, gapFrom, seq - 1);
     if (outcome === RECEIVED_DUPLICATE) s.metrics.duplicated();
     else if (outcome === RECEIVED_OUT_OF_ORDER) s.metrics.outOfOrder();
   }
@@ -307,10 +312,11 @@ export class Viewer implements SocketEvents {
     // Never burst to catch up after a stall: the schedule slides instead.
     c.nextSendAt = Math.max(c.nextSendAt + s.sendPeriodMs, now + s.sendPeriodMs / 2);
     const seq = ++c.seq;
-    this.socket!.send(encodeSendMessage(s.content, { sendTime: now, sender: this.index, seq }));
+    this.socket!.send(encodeSendMessage(s.content, { sendTime: now, sender: this.index, seq, gapFrom: c.gapFrom }));
+    c.gapFrom = 0;
     c.pending.push(seq, now);
     s.log.sent(this.index, seq, now);
-    s.metrics.sent();
+    s.metrics.sent(this.room);
     return true;
   }
 
@@ -320,7 +326,10 @@ export class Viewer implements SocketEvents {
       if (pending[k] !== seq) continue;
       const sentAt = pending[k + 1]!;
       pending.splice(k, 2);
-      if (outcome === SEND_ACKED) this.swarm.metrics.acked(now - sentAt);
+      if (outcome === SEND_ACKED) {
+        this.swarm.metrics.acked(now - sentAt);
+        if (seq > this.chatter!.ackedUpTo) this.chatter!.ackedUpTo = seq;
+      }
       this.swarm.log.resolved(this.index, seq, outcome, now);
       return;
     }
@@ -328,7 +337,9 @@ export class Viewer implements SocketEvents {
 
   private settlePending(closedAt: number): void {
     const s = this.swarm;
-    const pending = this.chatter!.pending;
+    const c = this.chatter!;
+    if (c.seq > c.ackedUpTo && c.gapFrom === 0) c.gapFrom = c.ackedUpTo + 1;
+    const pending = c.pending;
     for (let k = 0; k < pending.length; k += 2) {
       // Still unanswered long after the send while we were connected: the server dropped it.
       const outcome = pending[k + 1]! + s.plan.settleMs < closedAt ? SEND_LOST : SEND_UNCERTAIN;

@@ -175,4 +175,21 @@ describe('gap accounting (k6: no senders’ logs)', () => {
     for (const seq of [1, 2, 3]) tracker.record(1, seq);
     assert.deepEqual(evaluateGaps(tracker.summary(100, 0, 0, 1000)), { expected: 9, delivered: 7, missing: 2 });
   });
+
+  it('does not count as missing the sends a sender left unacked on a connection it lost, when it names them after reconnecting', () => {
+    const tracker = new ReceiveTracker(1);
+    // Sender kicked after 1..5 (4 and 5 never acked, never published); back with 6, naming 4..5.
+    for (const seq of [1, 2, 3]) tracker.record(0, seq);
+    tracker.record(0, 6);
+    tracker.excuse(0, 4, 5);
+    tracker.record(0, 7);
+    assert.deepEqual(evaluateGaps(tracker.summary(100, 0, 0, 1000)), { expected: 5, delivered: 5, missing: 0 });
+  });
+
+  it('still counts a hole the sender did not name', () => {
+    const tracker = new ReceiveTracker(1);
+    for (const seq of [1, 3, 4, 7]) tracker.record(0, seq);
+    tracker.excuse(0, 5, 6);
+    assert.deepEqual(evaluateGaps(tracker.summary(100, 0, 0, 1000)), { expected: 5, delivered: 4, missing: 1 });
+  });
 });

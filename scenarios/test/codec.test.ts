@@ -46,6 +46,18 @@ describe('codec', () => {
     assert.equal(seqOfRequestId(request.RequestId), 9);
   });
 
+  it('sends a reconnected sender’s unacked tail ("g") where the fast path declines it, and the slow path reads it', () => {
+    const request = JSON.parse(encodeSendMessage('hi', { sendTime: 12.5, sender: 3, seq: 9, gapFrom: 6 })) as {
+      RequestId: string;
+      Attributes: Record<string, string>;
+    };
+    const echoed = chatstormMessage(JSON.stringify(request.Attributes), request.RequestId);
+    assert.equal(scanMessage(echoed, scan()), -1);
+    const frame = parseFrame(echoed);
+    assert.deepEqual(readSendAttributes(frame?.Type === 'MESSAGE' ? frame.Attributes : undefined), { sendTime: 12.5, sender: 3, seq: 9, gapFrom: 6 });
+    assert.deepEqual(readSendAttributes({ g: '9', t: '1', s: '1', n: '9' }), { sendTime: 1, sender: 1, seq: 9 }, 'a tail must end before the message');
+  });
+
   it('reads a MESSAGE without RequestId', () => {
     const text = '{"Type":"MESSAGE","Id":"AbCdEfGhIjKl","Attributes":{"t":"5.5","s":"1","n":"2"},"Content":"x","SendTime":"z","Sender":{"UserId":"v1"}}';
     const out = scan();

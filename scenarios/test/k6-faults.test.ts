@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { buildK6 } from '../k6/build.ts';
-import type { RunResult } from '../lib/results.ts';
 import { assertReportsFaults, faultLine, SMOKE_FAULTS } from './support/fault-checks.ts';
 import { startFaultyProxy } from './support/faulty-proxy.ts';
-import { bundleVariantFor, k6OrSkip, runK6 } from './support/k6-binary.ts';
 import { startServer, tempDir } from './support/processes.ts';
+import { readResult, requireK6, runK6 } from './support/real-k6.ts';
 
 // The k6 bundle under a real k6 must see the same faults as the Node runner. k6 VUs share no
 // memory, so loss is judged per connection from sequence gaps: the proxy only drops frames in
@@ -19,32 +17,32 @@ import { startServer, tempDir } from './support/processes.ts';
 const THRESHOLDS_FAILED = 99; // k6's exit code when a threshold fails
 
 describe('k6 faults', () => {
-  const found = k6OrSkip();
   it(
     'a real k6 running the smoke bundle reports exactly the deliveries a faulty proxy dropped, duplicated, reordered and delayed and the handshakes it refused, and exits with failed thresholds',
-    'skip' in found ? { skip: found.skip } : {},
     async (t) => {
-      const k6 = (found as { k6: string }).k6;
+      const k6 = requireK6(t);
+      if (!k6) return;
       const dir = tempDir(t);
       await buildK6(path.join(dir, 'dist'));
-      const variant = await bundleVariantFor(k6);
+      // k6 v0.48 here has only k6/experimental/websockets: the legacy bundle.
+      const variant = 'k6-legacy';
       const server = await startServer(path.join(dir, 'data'));
       t.after(() => server.stop());
       const proxy = await startFaultyProxy(server.url.replace(/^http/, 'ws'), SMOKE_FAULTS);
       t.after(() => proxy.close());
       const out = path.join(dir, 'k6-faults.json');
       // The control plane goes straight to chatstorm; only the chat WebSocket passes the proxy.
-      const { code, output } = await runK6(
-        k6,
-        path.join(dir, 'dist', variant, 'smoke.js'),
-        { CHATSTORM_URL: server.url, CHATSTORM_WS_URL: proxy.url, CHATSTORM_SET: 'duration=6s;drain=3s', CHATSTORM_OUT: out },
-        dir,
-        120_000,
-      );
+      const run = await runK6(k6, {
+        script: path.join(dir, 'dist', variant, 'smoke.js'),
+        env: { CHATSTORM_URL: server.url, CHATSTORM_WS_URL: proxy.url, CHATSTORM_SET: 'duration=6s;drain=3s', CHATSTORM_OUT: out },
+        cwd: dir,
+        timeoutMs: 120_000,
+      });
+      const { code, output } = run;
       assert.equal(code, THRESHOLDS_FAILED, `k6 exits with failed thresholds\n${output}`);
       assert.match(output, /thresholds on metrics .*deliveries_missing.* have been crossed/, 'k6 itself judged the thresholds');
-      const r = JSON.parse(readFileSync(out, 'utf8')) as RunResult;
-      t.diagnostic(`${k6} (${variant}): ${faultLine(proxy, r)}`);
+      const r = readResult(out, run);
+      t.diagnostic(`${k6.path} (${k6.version}, ${variant}): ${faultLine(proxy, r)}`);
       assert.equal(r.engine, 'k6');
       assert.equal(r.deliveries.accounting, 'gaps');
       assertReportsFaults(r, proxy, SMOKE_FAULTS, output);

@@ -23,10 +23,10 @@ export async function freePort(): Promise<number> {
 }
 
 /** The chat server as TEAM.md says to start it: a separate process on a random port. */
-export async function startServer(dataDir: string): Promise<{ url: string; stop: () => Promise<void> }> {
+export async function startServer(dataDir: string, extraArgs: string[] = []): Promise<{ url: string; stop: () => Promise<void> }> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'server/src/main.ts', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--bench', '--log-level', 'info'],
+    ['--import', 'tsx', 'server/src/main.ts', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--bench', '--log-level', 'info', ...extraArgs],
     { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const line = await new Promise<string>((resolve, reject) => {

@@ -9,4 +9,14 @@ export default {
       return vu;
     },
   },
+  instance: {
+    // The emulation runs every VU to its end before teardown; a VU asking is treated as the last.
+    vusActive: 1,
+  },
+  test: {
+    abort(reason?: string): never {
+      emulation.violations.push(`exec.test.abort: ${reason ?? ''}`);
+      throw new Error(`test aborted: ${reason ?? ''}`);
+    },
+  },
 };

@@ -139,7 +139,11 @@ export async function runK6Bundle(file: string, env: Record<string, string>): Pr
     // k6 fails a threshold on a metric that never got a sample only for the parent metric.
     const v = record ? values(record, tags, seconds) : undefined;
     if (v && key !== name) summary.metrics[key] = { type: record!.type, values: v };
-    thresholds[key] = expressions.map((expression) => ({ expression, ok: v ? judge(expression, v) : true }));
+    thresholds[key] = expressions.map((entry) => {
+      // k6's long form ({ threshold, abortOnFail }) is judged like the short one, at the end.
+      const expression = typeof entry === 'string' ? entry : entry.threshold;
+      return { expression, ok: v ? judge(expression, v) : true };
+    });
   }
   const outputs = first.handleSummary(summary);
   return { options, summary, outputs, thresholds, violations: [...emulation.violations], sockets: { ...emulation.sockets } };
