@@ -169,11 +169,14 @@ async function main(): Promise<number> {
     const file = cli.out ?? defaultResultPath(profile.name, new Date(result.startedAt));
     const charts = writeResult(file, result);
     process.stdout.write(`${formatSummary(result)}\n  results       ${file}\n  charts        ${charts}\n`);
-    return result.passed ? 0 : 1;
+    return EXIT_CODES[result.verdict ?? (result.passed ? 'passed' : 'failed')];
   } finally {
     await server?.stop();
   }
 }
+
+/** 2 is a usage error; a generator-bound run is neither a pass nor a verdict on the server. */
+const EXIT_CODES = { passed: 0, failed: 1, 'generator-bound': 3 } as const;
 
 /** Why --audit / --audit-log-dir cannot work with this target, or undefined when they can. */
 function refuseAudit(cli: CliOptions): string | undefined {

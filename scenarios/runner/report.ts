@@ -130,6 +130,9 @@ export function buildResult(i: ReportInput): RunResult {
   };
   result.thresholds = evaluateThresholds(i.plan.profile.thresholds, result);
   result.passed = failures.length === 0 && result.thresholds.every((t) => t.pass);
+  // Thresholds that failed while the generator was saturated judge the generator, not the server.
+  // A run that broke (a dead worker) is failed whatever the generator did.
+  result.verdict = result.passed ? 'passed' : failures.length === 0 && generatorBound ? 'generator-bound' : 'failed';
   return result;
 }
 

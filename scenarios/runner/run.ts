@@ -321,6 +321,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     if (audit) {
       result.audit = audit;
       result.passed &&= audit.passed;
+      if (!audit.passed) result.verdict = 'failed';
     }
     return result;
   } finally {

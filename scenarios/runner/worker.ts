@@ -88,6 +88,15 @@ if (crash?.[0] === String(init.slice.index)) {
     throw new Error(`test-only crash of worker ${init.slice.index} (CHATSTORM_TEST_CRASH_WORKER)`);
   }, init.reportMs + Math.max(0, startAt - clock.now()));
 }
+// Test-only (scenarios/test/runner-faults.test.ts): CHATSTORM_TEST_STALL_WORKER_MS=<ms> blocks this
+// worker's event loop for that long every 2 × <ms>, so the tests see a really saturated generator.
+const stallMs = Number(process.env.CHATSTORM_TEST_STALL_WORKER_MS ?? 0);
+if (stallMs > 0) {
+  setInterval(() => {
+    const until = performance.now() + stallMs;
+    while (performance.now() < until);
+  }, stallMs * 2).unref();
+}
 swarm.start();
 await swarm.finished;
 clearInterval(timer);

@@ -40,6 +40,24 @@ describe('node runner faults', () => {
     });
   }
 
+  it('calls a run whose thresholds failed while its own event loops stalled generator-bound (exit 3), not a server failure', async (t) => {
+    const out = path.join(tempDir(t), 'stalled.json');
+    const { finished } = runBench(
+      ['--profile', 'smoke', '--workers', '1', '--duration', '4s', '--no-pin', '--set', 'thresholds=["loss == 0","p99 < 50ms"]', '--out', out],
+      60_000,
+      { CHATSTORM_TEST_STALL_WORKER_MS: '300' },
+    );
+    const { code, output } = await finished;
+    assert.equal(code, 3, `a generator-bound run exits 3\n${output}`);
+    const r = readResult(out);
+    assert.equal(r.verdict, 'generator-bound');
+    assert.equal(r.passed, false);
+    assert.equal(r.generator.bottleneck, true);
+    assert.match(r.generator.warnings.join('\n'), /event loops lagged/);
+    assert.deepEqual(Object.keys(r.errors).filter((k) => k.startsWith('worker')), [], 'no worker died');
+    assert.match(output, /result +GENERATOR-BOUND/);
+  });
+
   it('reports exactly the deliveries a faulty proxy dropped, duplicated, reordered and delayed and the handshakes it refused, and fails the thresholds', async (t) => {
     const dir = tempDir(t);
     const server = await startServer(path.join(dir, 'data'));
