@@ -51,6 +51,15 @@ export function parseThreshold(expression: string): Threshold {
   return t;
 }
 
+/**
+ * Whether a saturated generator can make this threshold fail on its own: latencies and rates can,
+ * the exact counts (loss, duplicates, order, errors) cannot — the ledger counts what arrived, not when.
+ */
+export function generatorCanFail(expression: string): boolean {
+  const { metric } = parseThreshold(expression);
+  return latencyMetric(metric) !== undefined || (PLAIN as readonly string[]).includes(metric);
+}
+
 function latencyMetric(metric: string): { source: keyof typeof LATENCY_SOURCES; stat: LatencyStat } | undefined {
   for (const source of Object.keys(LATENCY_SOURCES) as (keyof typeof LATENCY_SOURCES)[]) {
     if (!metric.startsWith(source)) continue;

@@ -4,7 +4,7 @@ import { SEND_LOST, SEND_REJECTED } from '../lib/delivery-ledger.ts';
 import { parseDurationMs } from '../lib/duration.ts';
 import { RESULTS_SCHEMA_VERSION, type RunResult, type StepResult, type TimelinePoint } from '../lib/results.ts';
 import type { Plan } from '../lib/schedule.ts';
-import { evaluateThresholds } from '../lib/thresholds.ts';
+import { evaluateThresholds, generatorCanFail } from '../lib/thresholds.ts';
 import { renderHtmlReport } from './html-report.ts';
 import { percentilesOf, type RunAggregate } from './aggregate.ts';
 
@@ -130,9 +130,10 @@ export function buildResult(i: ReportInput): RunResult {
   };
   result.thresholds = evaluateThresholds(i.plan.profile.thresholds, result);
   result.passed = failures.length === 0 && result.thresholds.every((t) => t.pass);
-  // Thresholds that failed while the generator was saturated judge the generator, not the server.
-  // A run that broke (a dead worker) is failed whatever the generator did.
-  result.verdict = result.passed ? 'passed' : failures.length === 0 && generatorBound ? 'generator-bound' : 'failed';
+  // Latency or rate thresholds that failed while the generator was saturated judge the generator,
+  // not the server. A loss, a duplicate or a dead worker fails the run whatever the generator did.
+  const onlyGeneratorFailures = result.thresholds.every((t) => t.pass || generatorCanFail(t.expression));
+  result.verdict = result.passed ? 'passed' : failures.length === 0 && generatorBound && onlyGeneratorFailures ? 'generator-bound' : 'failed';
   return result;
 }
 

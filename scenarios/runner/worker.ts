@@ -88,10 +88,11 @@ if (crash?.[0] === String(init.slice.index)) {
     throw new Error(`test-only crash of worker ${init.slice.index} (CHATSTORM_TEST_CRASH_WORKER)`);
   }, init.reportMs + Math.max(0, startAt - clock.now()));
 }
-// Test-only (scenarios/test/runner-faults.test.ts): CHATSTORM_TEST_STALL_WORKER_MS=<ms> blocks this
-// worker's event loop for that long every 2 × <ms>, so the tests see a really saturated generator.
-const stallMs = Number(process.env.CHATSTORM_TEST_STALL_WORKER_MS ?? 0);
-if (stallMs > 0) {
+// Test-only (scenarios/test/runner-faults.test.ts): CHATSTORM_TEST_STALL_WORKER=<index>:<ms> blocks
+// that worker's event loop for <ms> every 2 × <ms>, so the tests see a really saturated generator.
+const stall = process.env.CHATSTORM_TEST_STALL_WORKER?.split(':');
+if (stall?.[0] === String(init.slice.index) && Number(stall[1]) > 0) {
+  const stallMs = Number(stall[1]);
   setInterval(() => {
     const until = performance.now() + stallMs;
     while (performance.now() < until);

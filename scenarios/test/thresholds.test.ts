@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { emptyPercentiles, type RunResult } from '../lib/results.ts';
-import { evaluateThresholds, parseThreshold } from '../lib/thresholds.ts';
+import { evaluateThresholds, generatorCanFail, parseThreshold } from '../lib/thresholds.ts';
 
 function result(patch: (r: RunResult) => void = () => {}): RunResult {
   const r = {
@@ -83,6 +83,11 @@ describe('thresholds', () => {
       r.deliveries.missing = 0;
     });
     assert.equal(verdict('loss < 1%', idle).pass, true);
+  });
+
+  it('knows which thresholds a saturated generator can fail on its own: latencies and rates, not exact counts', () => {
+    for (const e of ['p99 < 50ms', 'handshake.p99 < 1s', 'p(99)<50', 'deliveriesPerSecond > 1000', 'viewers >= 10']) assert.equal(generatorCanFail(e), true, e);
+    for (const e of ['loss == 0', 'duplicates == 0', 'outOfOrder == 0', 'errors < 0.1%', 'connectErrors == 0', 'acked == 100%']) assert.equal(generatorCanFail(e), false, e);
   });
 
   it('refuses expressions it cannot read, with the reason', () => {
