@@ -1,0 +1,26 @@
+// Input classes that fail today because of defects another change fixes. The fuzzer still
+// generates them (`npm run fuzz` reports them); the short pass in `npm test` leaves out exactly
+// these, so that it stays green until the fixes land. After merging a fix, delete its entry here:
+// the short pass then covers that class again.
+
+export const KNOWN_DEFECTS = {
+  /**
+   * A request over its operation's quota whose identifier is an object with its own toString or
+   * valueOf member gets a 500: router.ts builds the ThrottlingException's resourceId with
+   * String(input.roomIdentifier ?? …) before the input is validated.
+   */
+  'quota-non-string-identifier': 'an over-quota request with an object identifier ({"toString":1}) gets a 500',
+  /**
+   * uWebSockets.js neither answers nor closes an HTTP/1.0 request or a head it cannot parse
+   * (request line without a version it knows, a header line without a colon, NUL bytes): the
+   * client hears nothing until the ~10 s idle timeout.
+   */
+  'unanswered-heads': 'HTTP/1.0 requests and malformed heads get no answer, only a close after the idle timeout',
+  /** A client that sends one byte every few seconds keeps its connection (and a request slot) forever. */
+  slowloris: 'a head or body trickled a byte every few seconds is never cut off',
+  /** A body over the 256 KiB limit is refused with 400, but the socket closes while the client is still sending: the 400 can be lost to a reset. */
+  'oversized-body-close': 'an oversized body can lose its 400 to a reset',
+} as const;
+
+export type KnownDefect = keyof typeof KNOWN_DEFECTS;
+export const ALL_KNOWN_DEFECTS = Object.keys(KNOWN_DEFECTS) as KnownDefect[];
