@@ -24,7 +24,7 @@ export function checkAlive(target: FuzzTarget): void {
  * path, the (shrunk) counterexample with long values cut, and the error it raised.
  */
 export async function checkProperty<T extends [unknown]>(
-  only: 'ws' | 'http',
+  only: 'ws' | 'http-requests' | 'http-bursts',
   property: fc.IAsyncPropertyWithHooks<T>,
   options: { runs: number; seed?: number; path?: string; shrink: boolean },
 ): Promise<void> {

@@ -202,7 +202,7 @@ function truncatedCase(pool: ArnPool): fc.Arbitrary<HttpCase> {
 
 function oversizedCase(): fc.Arbitrary<HttpCase> {
   return fc
-    .record({ target: postPath, size: fc.integer({ min: 256 * 1024 + 1, max: 600 * 1024 }) })
+    .record({ target: postPath, size: fc.integer({ min: 256 * 1024 + 1, max: 4 * 1024 * 1024 }) })
     .map(({ target, size }) => base({ cls: 'oversized-body', method: 'POST', target, body: Buffer.alloc(size, 0x20), knownDefect: 'oversized-body-close' }));
 }
 

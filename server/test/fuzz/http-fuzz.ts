@@ -90,7 +90,7 @@ export async function fuzzHttp(env: HttpFuzzEnv, options: HttpFuzzOptions): Prom
     if (problem) throw new Error(`${c.cls}: ${problem}`);
     checkAlive(env.open);
   });
-  await checkProperty('http', property, options);
+  await checkProperty('http-requests', property, options);
   await env.liveness.check();
 }
 
@@ -130,7 +130,7 @@ export async function fuzzQuotaBursts(env: HttpFuzzEnv, options: HttpFuzzOptions
     if (failed) throw new Error(`${op.name} burst of ${bodies.length}: ${failed.problem} (body ${failed.body.slice(0, 200)})`);
     checkAlive(env.quota);
   });
-  await checkProperty('http', property, { ...options, runs: Math.max(1, Math.ceil(options.runs / 50)) });
+  await checkProperty('http-bursts', property, { ...options, runs: Math.max(1, Math.ceil(options.runs / 50)) });
 }
 
 /**
