@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { FuzzStats } from './fuzz/stats.ts';
 import { startFuzzTarget, type FuzzTarget } from './fuzz/target.ts';
-import { fuzzWebSocket, openWsFuzzEnv, type WsFuzzEnv } from './fuzz/ws-fuzz.ts';
+import { closeWsFuzzEnv, fuzzWebSocket, openWsFuzzEnv, type WsFuzzEnv } from './fuzz/ws-fuzz.ts';
 
 // The short pass of the WebSocket fuzzer (`npm run fuzz` runs the long one). A fixed seed would
 // only ever replay the same inputs; each run draws new ones and a failure prints its seed.
@@ -20,7 +20,7 @@ describe('WebSocket fuzzing', () => {
     rssBefore = await target.rssBytes();
   });
   after(async () => {
-    env?.liveness.close();
+    if (env) await closeWsFuzzEnv(env);
     await target?.stop();
   });
 

@@ -7,7 +7,7 @@ import { checkSlowloris, fuzzHttp, fuzzQuotaBursts, openHttpFuzzEnv } from './ht
 import { ALL_KNOWN_DEFECTS, type KnownDefect } from './known-defects.ts';
 import { FuzzStats } from './stats.ts';
 import { startFuzzTarget, type FuzzTarget } from './target.ts';
-import { fuzzWebSocket, openWsFuzzEnv } from './ws-fuzz.ts';
+import { closeWsFuzzEnv, fuzzWebSocket, openWsFuzzEnv } from './ws-fuzz.ts';
 
 // `npm run fuzz`: the long fuzzing run against real server processes. Prints progress (inputs per
 // class, per second), a summary (inputs per class, crashes, RSS before and after), and writes the
@@ -134,7 +134,7 @@ async function runWs(options: z.infer<typeof Options>, seed: number): Promise<Si
       serverExit,
       livenessRounds: env.liveness.rounds,
     };
-    env.liveness.close();
+    await closeWsFuzzEnv(env);
     return result;
   } finally {
     await target.stop();

@@ -6,8 +6,11 @@ import { encodeFrame as encode, OPCODE } from './raw-websocket.ts';
 // text frame) mixed with frame-level inputs written byte by byte. `cls` names the input class for
 // the progress counts.
 
-/** The user id of every fuzz connection; the two liveness clients use other ids (good-*). */
-export const FUZZ_USER_ID = 'fuzz-self';
+/**
+ * The user ids a fuzz connection may have: names that are object keys elsewhere, quotes and
+ * astral characters, none starting with good- (the liveness clients' prefix).
+ */
+export const FUZZ_USER_IDS = ['fuzz-self', '__proto__', 'constructor', 'toString', 'a"b\\c</script>', '😀 fuzz'];
 export type Capability = 'SEND_MESSAGE' | 'DELETE_MESSAGE' | 'DISCONNECT_USER';
 
 export type WsStep =
@@ -33,7 +36,12 @@ export type Violation =
   | 'invalid-utf8'
   | 'oversized-message';
 
+export type FuzzRoom = 'plain' | 'review-allow' | 'review-deny';
+
 export interface WsCase {
+  /** The plain room is the liveness clients' room; the others call the fuzzer's review handler. */
+  room: FuzzRoom;
+  userId: string;
   capabilities: Capability[];
   steps: WsStep[];
   /** Write each step's first bytes a few at a time, so frames straddle TCP reads. */
@@ -90,7 +98,7 @@ const idArb = field(
   wrongType('string'),
 );
 const userIdArb = field(
-  str(fc.constant(FUZZ_USER_ID)),
+  str(fc.constantFrom(...FUZZ_USER_IDS)),
   { weight: 2, arbitrary: str(fc.string({ minLength: 1, maxLength: 20 }).filter((u) => !u.startsWith('good-'))) },
   absent,
   str(fc.constant('')),
@@ -138,7 +146,7 @@ const validRequestArb = fc
     content: fc.oneof(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 60 }), hugeString(1, 500), nastyString.filter((c) => c.length > 0)),
     attributes: fc.option(fc.array(fc.tuple(keyArb, fc.string({ maxLength: 30 })), { maxLength: 6 }), { nil: undefined }),
     id: fc.stringMatching(/^[a-zA-Z0-9]{12}$/),
-    userId: fc.oneof(fc.constant(FUZZ_USER_ID), fc.string({ minLength: 1, maxLength: 30 }).filter((u) => !u.startsWith('good-'))),
+    userId: fc.oneof(fc.constantFrom(...FUZZ_USER_IDS), fc.string({ minLength: 1, maxLength: 30 }).filter((u) => !u.startsWith('good-'))),
     reason: fc.option(fc.string({ minLength: 1, maxLength: 256 }), { nil: undefined }),
   })
   .map((r) => {
@@ -246,6 +254,8 @@ function violationArb(): fc.Arbitrary<WsStep> {
 export const capabilitiesArb = fc.subarray(['SEND_MESSAGE', 'DELETE_MESSAGE', 'DISCONNECT_USER'] as Capability[]);
 
 export const wsCaseArb: fc.Arbitrary<WsCase> = fc.record({
+  room: fc.constantFrom<FuzzRoom>('plain', 'plain', 'plain', 'review-allow', 'review-deny'),
+  userId: fc.constantFrom(...FUZZ_USER_IDS),
   capabilities: fc.oneof({ weight: 3, arbitrary: fc.constant<Capability[]>(['SEND_MESSAGE', 'DELETE_MESSAGE', 'DISCONNECT_USER']) }, { weight: 1, arbitrary: capabilitiesArb }),
   steps: fc.array(fc.oneof({ weight: 3, arbitrary: jsonStep }, { weight: 1, arbitrary: frameStep }), { minLength: 1, maxLength: 4 }),
   trickle: fc.boolean(),

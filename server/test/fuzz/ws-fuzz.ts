@@ -5,8 +5,9 @@ import { encodeFrame, OPCODE, RawWebSocket, type Received } from './raw-websocke
 import { checkAlive, checkProperty } from './check.ts';
 import type { FuzzStats } from './stats.ts';
 import type { FuzzTarget } from './target.ts';
-import { FUZZ_USER_ID, wsCaseArb, type WsCase, type WsStep } from './ws-arbitraries.ts';
-import { expectMessage, type Connection, type WsExpect } from './ws-model.ts';
+import { wsCaseArb, type FuzzRoom, type WsCase, type WsStep } from './ws-arbitraries.ts';
+import { FuzzReviewHandler, reviewed } from './review-handler.ts';
+import { expectMessage, MAX_MESSAGE_LENGTH, type Connection, type WsExpect } from './ws-model.ts';
 
 // The WebSocket fuzz property: each case opens a connection with a token of the case's
 // capabilities, sends its steps one at a time, and checks each answer against the model before
@@ -29,17 +30,35 @@ export interface WsFuzzOptions {
 
 export interface WsFuzzEnv {
   target: FuzzTarget;
-  roomArn: string;
+  rooms: Record<FuzzRoom, string>;
+  reviewer: FuzzReviewHandler;
   liveness: LivenessPair;
   stats: FuzzStats;
 }
 
-/** A room built for fuzzing: the room rate is lifted (the target runs with --bench) so valid sends never meet 429. */
+/**
+ * Rooms built for fuzzing, the room rate lifted (the target runs with --bench) so that valid sends
+ * never meet 429; two of them review every message with the fuzzer's handler.
+ */
 export async function openWsFuzzEnv(target: FuzzTarget, stats: FuzzStats): Promise<WsFuzzEnv> {
-  const room = await target.call<{ arn: string }>('CreateRoom', { name: 'fuzz', maximumMessageRatePerSecond: 1_000_000 });
-  const liveness = await LivenessPair.open(target, room.arn);
+  const reviewer = await FuzzReviewHandler.start();
+  const create = async (name: string, review?: 'ALLOW' | 'DENY') =>
+    (
+      await target.call<{ arn: string }>('CreateRoom', {
+        name,
+        maximumMessageRatePerSecond: 1_000_000,
+        ...(review ? { messageReviewHandler: { uri: reviewer.url, fallbackResult: review } } : {}),
+      })
+    ).arn;
+  const rooms = { plain: await create('fuzz'), 'review-allow': await create('fuzz-review-allow', 'ALLOW'), 'review-deny': await create('fuzz-review-deny', 'DENY') };
+  const liveness = await LivenessPair.open(target, rooms.plain);
   await liveness.check();
-  return { target, roomArn: room.arn, liveness, stats };
+  return { target, rooms, reviewer, liveness, stats };
+}
+
+export async function closeWsFuzzEnv(env: WsFuzzEnv): Promise<void> {
+  env.liveness.close();
+  await env.reviewer.close();
 }
 
 export async function fuzzWebSocket(env: WsFuzzEnv, options: WsFuzzOptions): Promise<void> {
@@ -56,12 +75,13 @@ export async function fuzzWebSocket(env: WsFuzzEnv, options: WsFuzzOptions): Pro
 
 export async function runCase(env: WsFuzzEnv, c: WsCase, boundMs: number): Promise<void> {
   const { token } = await env.target.call<{ token: string }>('CreateChatToken', {
-    roomIdentifier: env.roomArn,
-    userId: FUZZ_USER_ID,
+    roomIdentifier: env.rooms[c.room],
+    userId: c.userId,
     capabilities: c.capabilities,
   });
   const ws = await RawWebSocket.open(env.target.wsUrl, token, boundMs);
-  const connection: Connection = { capabilities: c.capabilities, userId: FUZZ_USER_ID };
+  const connection: Connection = { capabilities: c.capabilities, userId: c.userId };
+  const review = c.room === 'plain' ? undefined : { fallback: c.room === 'review-allow' ? ('ALLOW' as const) : ('DENY' as const), handler: env.reviewer, roomArn: env.rooms[c.room] };
   const stats = env.stats;
   stats.count('ws-case');
   try {
@@ -74,8 +94,9 @@ export async function runCase(env: WsFuzzEnv, c: WsCase, boundMs: number): Promi
         stats.frames++;
       }
       if (halfClose) ws.socket.end();
-      for (const expect of expects) {
-        cursor = await verify(ws, expect, cursor, boundMs, `step ${index} (${step.cls})`);
+      for (const unreviewed of expects) {
+        const expect = review ? reviewed(unreviewed, review.fallback, MAX_MESSAGE_LENGTH) : unreviewed;
+        cursor = await verify(ws, { ...connection, review }, expect, cursor, boundMs, `step ${index} (${step.cls})`);
         stats.outcome(outcomeLabel(expect));
         if (ws.ended) return;
       }
@@ -83,9 +104,10 @@ export async function runCase(env: WsFuzzEnv, c: WsCase, boundMs: number): Promi
     // Nothing else may come before the probe's ERROR: that proves no step got two answers.
     ws.sendText('{"Action":"FUZZ_PROBE","RequestId":"fuzz-probe"}');
     stats.frames++;
-    await verify(ws, { kind: 'error', codes: [400], requestId: 'fuzz-probe', why: 'probe' }, cursor, boundMs, 'closing probe');
+    await verify(ws, connection, { kind: 'error', codes: [400], requestId: 'fuzz-probe', why: 'probe' }, cursor, boundMs, 'closing probe');
   } finally {
     ws.destroy();
+    env.reviewer.asked.clear();
   }
 }
 
@@ -187,7 +209,11 @@ class Mismatch extends Error {
 }
 
 /** Checks the next answer(s) from `cursor` against `expect`; returns the new cursor. */
-async function verify(ws: RawWebSocket, expect: WsExpect, cursor: number, boundMs: number, where: string): Promise<number> {
+interface Checked extends Connection {
+  review?: { handler: FuzzReviewHandler; roomArn: string };
+}
+
+async function verify(ws: RawWebSocket, connection: Checked, expect: WsExpect, cursor: number, boundMs: number, where: string): Promise<number> {
   const fail = (what: string, got?: Received): never => {
     const tail = ws.received.slice(cursor).map(show).join(' | ');
     throw new Mismatch(
@@ -233,7 +259,10 @@ async function verify(ws: RawWebSocket, expect: WsExpect, cursor: number, boundM
       const [item, at] = await next();
       if (item?.kind !== 'json') fail(ws.ended ? 'the connection ended instead' : `nothing within ${boundMs} ms`, item);
       const frame = (item as Extract<Received, { kind: 'json' }>).value;
-      const problem = mismatch(frame, expect);
+      let problem = mismatch(frame, expect, connection.userId);
+      if (!problem && expect.kind === 'message' && expect.sent && connection.review) {
+        problem = connection.review.handler.checkAsked(String(frame.Id), { ...expect.sent, userId: connection.userId, roomArn: connection.review.roomArn });
+      }
       if (problem) fail(problem, item);
       if (expect.kind === 'event' && expect.thenClose) {
         cursor = at;
@@ -246,7 +275,7 @@ async function verify(ws: RawWebSocket, expect: WsExpect, cursor: number, boundM
   }
 }
 
-function mismatch(frame: Record<string, unknown>, expect: Extract<WsExpect, { kind: 'error' | 'message' | 'event' }>): string | undefined {
+function mismatch(frame: Record<string, unknown>, expect: Extract<WsExpect, { kind: 'error' | 'message' | 'event' }>, userId: string): string | undefined {
   if (typeof frame.Id !== 'string' || !/^[a-zA-Z0-9]{12}$/.test(frame.Id)) return 'the frame has no 12-character Id';
   const requestIdRight = expect.requestId === undefined ? !('RequestId' in frame) : frame.RequestId === expect.requestId;
   switch (expect.kind) {
@@ -261,7 +290,7 @@ function mismatch(frame: Record<string, unknown>, expect: Extract<WsExpect, { ki
       if (!requestIdRight) return 'the MESSAGE does not carry the RequestId';
       if (frame.Content !== expect.content) return 'the Content changed on the way';
       if (!isDeepStrictEqual(frame.Attributes, expect.attributes)) return 'the Attributes changed on the way';
-      if (!isDeepStrictEqual(frame.Sender, { UserId: FUZZ_USER_ID })) return 'the Sender is wrong';
+      if (!isDeepStrictEqual(frame.Sender, { UserId: userId })) return 'the Sender is wrong';
       if (typeof frame.SendTime !== 'string' || Number.isNaN(Date.parse(frame.SendTime))) return 'no SendTime';
       return undefined;
     }

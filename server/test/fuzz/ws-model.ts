@@ -6,7 +6,14 @@ import type { Capability } from './ws-arbitraries.ts';
 
 export type WsExpect =
   | { kind: 'error'; codes: readonly number[]; requestId: string | undefined; why: string }
-  | { kind: 'message'; requestId: string | undefined; content: string; attributes: Record<string, string> | undefined }
+  | {
+      kind: 'message';
+      requestId: string | undefined;
+      content: string;
+      attributes: Record<string, string> | undefined;
+      /** In a review room: what the client sent, which the review handler must have been asked about. */
+      sent?: { content: string; attributes: Record<string, string> | undefined };
+    }
   | { kind: 'event'; eventName: string; requestId: string | undefined; attributes: Record<string, string>; thenClose: boolean }
   | { kind: 'pong'; payload: Buffer }
   /** Nothing comes back (an unsolicited pong): the closing probe proves nothing did. */
