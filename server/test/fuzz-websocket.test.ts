@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { FuzzStats } from './fuzz/stats.ts';
 import { startFuzzTarget, type FuzzTarget } from './fuzz/target.ts';
-import { closeWsFuzzEnv, fuzzWebSocket, openWsFuzzEnv, type WsFuzzEnv } from './fuzz/ws-fuzz.ts';
+import { closeWsFuzzEnv, fuzzWebSocket, openWsFuzzEnv, WS_TARGET_ARGS, type WsFuzzEnv } from './fuzz/ws-fuzz.ts';
 
 // The short pass of the WebSocket fuzzer (`npm run fuzz` runs the long one). A fixed seed would
 // only ever replay the same inputs; each run draws new ones and a failure prints its seed.
@@ -15,7 +15,7 @@ describe('WebSocket fuzzing', () => {
   const stats = new FuzzStats();
   let rssBefore = 0;
   before(async () => {
-    target = await startFuzzTarget(['--bench']);
+    target = await startFuzzTarget(WS_TARGET_ARGS);
     env = await openWsFuzzEnv(target, stats);
     rssBefore = await target.rssBytes();
   });

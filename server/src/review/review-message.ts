@@ -20,10 +20,18 @@ export type ReviewVerdict =
   | { allowed: true; content: string; attributes: Record<string, string> | undefined; outcome: ReviewOutcome }
   | { allowed: false; outcome: ReviewOutcome };
 
-const stringMap = z.record(z.string(), z.string()).refine(
-  (map) => Object.entries(map).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0) <= MAX_ATTRIBUTES_BYTES,
-  `attributes over ${MAX_ATTRIBUTES_BYTES} bytes`,
-);
+// Not z.record: it copies into a fresh object by assignment, so a "__proto__" key (one a sender
+// may put in Attributes, and a handler that edits them hands back) sets the copy's prototype and
+// silently vanishes. The handler's own object, as JSON.parse made it, is checked and kept.
+const stringMap = z
+  .custom<Record<string, string>>(
+    (value) => value !== null && typeof value === 'object' && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string'),
+    'attributes must be an object of strings',
+  )
+  .refine(
+    (map) => Object.entries(map).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0) <= MAX_ATTRIBUTES_BYTES,
+    `attributes over ${MAX_ATTRIBUTES_BYTES} bytes`,
+  );
 
 const ReviewResponse = z.object({
   ReviewResult: z.enum(['ALLOW', 'DENY']),

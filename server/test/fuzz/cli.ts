@@ -7,7 +7,7 @@ import { checkSlowloris, fuzzHttp, fuzzQuotaBursts, openHttpFuzzEnv } from './ht
 import { ALL_KNOWN_DEFECTS, type KnownDefect } from './known-defects.ts';
 import { FuzzStats } from './stats.ts';
 import { startFuzzTarget, type FuzzTarget } from './target.ts';
-import { closeWsFuzzEnv, fuzzWebSocket, openWsFuzzEnv } from './ws-fuzz.ts';
+import { closeWsFuzzEnv, fuzzWebSocket, openWsFuzzEnv, WS_TARGET_ARGS } from './ws-fuzz.ts';
 
 // `npm run fuzz`: the long fuzzing run against real server processes. Prints progress (inputs per
 // class, per second), a summary (inputs per class, crashes, RSS before and after), and writes the
@@ -107,7 +107,7 @@ interface SideResult {
 }
 
 async function runWs(options: z.infer<typeof Options>, seed: number): Promise<SideResult> {
-  const target = await startFuzzTarget(['--bench']);
+  const target = await startFuzzTarget(WS_TARGET_ARGS);
   const stats = new FuzzStats();
   try {
     const env = await openWsFuzzEnv(target, stats);

@@ -47,7 +47,8 @@ export class FuzzReviewHandler {
           case 'rewrite-content':
             return answer(200, JSON.stringify({ ReviewResult: 'ALLOW', Content: rewritten(content) }));
           case 'rewrite-attributes':
-            return answer(200, JSON.stringify({ ReviewResult: 'ALLOW', Attributes: { reviewed: 'yes' } }));
+            // The sender's attributes (keys such as __proto__ included) plus one: a handler that edits, not replaces.
+            return answer(200, JSON.stringify({ ReviewResult: 'ALLOW', Attributes: withReviewed(request.Attributes) }));
           case 'deny':
             return answer(200, '{"ReviewResult":"DENY"}');
           case 'status-500':
@@ -83,6 +84,14 @@ export class FuzzReviewHandler {
   }
 }
 
+/** A copy with one more key; own keys such as __proto__ stay data, as JSON.parse made them. */
+function withReviewed(attributes: Record<string, string>): Record<string, string> {
+  const copy: Record<string, string> = {};
+  for (const [k, v] of Object.entries(attributes)) Object.defineProperty(copy, k, { value: v, enumerable: true, writable: true, configurable: true });
+  Object.defineProperty(copy, 'reviewed', { value: 'yes', enumerable: true, writable: true, configurable: true });
+  return copy;
+}
+
 /** A rewrite that stays within 500 code points only when the original leaves room for it. */
 const rewritten = (content: string) => `${content} [reviewed]`;
 
@@ -99,8 +108,12 @@ export function reviewed(expect: WsExpect, fallback: 'ALLOW' | 'DENY', maximumMe
       const content = rewritten(expect.content);
       return [...content].length <= maximumMessageLength ? { ...expect, content, sent } : fallen;
     }
-    case 'rewrite-attributes':
-      return { ...expect, attributes: { reviewed: 'yes' }, sent };
+    case 'rewrite-attributes': {
+      const attributes = withReviewed(expect.attributes ?? {});
+      const bytes = Object.entries(attributes).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+      // Over 1 KB the answer does not fit the shape: the room's fallback decides.
+      return bytes <= 1024 ? { ...expect, attributes, sent } : fallen;
+    }
     case 'deny':
       return denied;
     default:

@@ -28,6 +28,12 @@ export interface WsFuzzOptions {
   onCase?: (c: WsCase) => void;
 }
 
+/**
+ * How the WebSocket fuzz target runs: caps lifted, and a review timeout far above what the local
+ * handler needs, so that a slow moment of a busy machine is not mistaken for the handler's verdict.
+ */
+export const WS_TARGET_ARGS = ['--bench', '--review-timeout-ms', '5000'];
+
 export interface WsFuzzEnv {
   target: FuzzTarget;
   rooms: Record<FuzzRoom, string>;
