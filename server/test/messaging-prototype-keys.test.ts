@@ -58,6 +58,39 @@ describe('attribute keys named like Object.prototype members', () => {
     assert.deepEqual(Object.entries(delivered.Attributes as object), Object.entries(attributes()));
   });
 
+  /** A control-plane call with the JSON text as written (the SDK would build it from an object literal). */
+  async function call(operation: string, body: string): Promise<Record<string, unknown>> {
+    const response = await fetch(`${server.url}/${operation}`, { method: 'POST', body });
+    assert.equal(response.status, 200, await response.clone().text());
+    return (await response.json()) as Record<string, unknown>;
+  }
+  const attributesJson = () => JSON.stringify(attributes());
+
+  test('a chat token whose attributes hold a __proto__ key carries every key to Sender.Attributes', async () => {
+    const { arn } = await createRoom(server);
+    const { token } = (await call('CreateChatToken', `{"roomIdentifier":${JSON.stringify(arn)},"userId":"u","capabilities":["SEND_MESSAGE"],"attributes":${attributesJson()}}`)) as { token: string };
+    const socket = await RawChatSocket.connect(server.wsUrl, token);
+    try {
+      socket.send('{"Action":"SEND_MESSAGE","RequestId":"t1","Content":"hello"}');
+      const message = await socket.waitFor((f) => f.RequestId === 't1');
+      assert.deepEqual(Object.entries((message.Sender as { Attributes: object }).Attributes), Object.entries(attributes()));
+    } finally {
+      socket.close();
+    }
+  });
+
+  test('SendEvent attributes holding a __proto__ key reach the room with every key', async () => {
+    const { arn } = await createRoom(server);
+    const viewer = await RawChatSocket.connect(server.wsUrl, (await createToken(server, arn, 'viewer', [])).token);
+    try {
+      await call('SendEvent', `{"roomIdentifier":${JSON.stringify(arn)},"eventName":"app:x","attributes":${attributesJson()}}`);
+      const event = await viewer.waitFor((f) => f.EventName === 'app:x');
+      assert.deepEqual(Object.entries(event.Attributes as object), Object.entries(attributes()));
+    } finally {
+      viewer.close();
+    }
+  });
+
   test("a review handler's ALLOW whose Attributes keep a __proto__ key is delivered with that key, not silently without it", async () => {
     const { arn } = await createRoom(server, { messageReviewHandler: { uri: handlerUrl, fallbackResult: 'DENY' } });
     const { delivered } = await sendAndReceive(arn);

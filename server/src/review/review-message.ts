@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { codePointLength, MAX_ATTRIBUTES_BYTES } from '../messaging/decode-request.ts';
+import { attributesSchema } from '../attributes-schema.ts';
+import { codePointLength } from '../messaging/decode-request.ts';
 import type { Metrics, ReviewOutcome } from '../metrics.ts';
 import type { FallbackResult } from '../rooms/room.ts';
 
@@ -20,23 +21,10 @@ export type ReviewVerdict =
   | { allowed: true; content: string; attributes: Record<string, string> | undefined; outcome: ReviewOutcome }
   | { allowed: false; outcome: ReviewOutcome };
 
-// Not z.record: it copies into a fresh object by assignment, so a "__proto__" key (one a sender
-// may put in Attributes, and a handler that edits them hands back) sets the copy's prototype and
-// silently vanishes. The handler's own object, as JSON.parse made it, is checked and kept.
-const stringMap = z
-  .custom<Record<string, string>>(
-    (value) => value !== null && typeof value === 'object' && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string'),
-    'attributes must be an object of strings',
-  )
-  .refine(
-    (map) => Object.entries(map).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0) <= MAX_ATTRIBUTES_BYTES,
-    `attributes over ${MAX_ATTRIBUTES_BYTES} bytes`,
-  );
-
 const ReviewResponse = z.object({
   ReviewResult: z.enum(['ALLOW', 'DENY']),
   Content: z.string().min(1).optional(),
-  Attributes: stringMap.optional(),
+  Attributes: attributesSchema.optional(),
 });
 
 export function isHttpReviewHandler(uri: string): boolean {
