@@ -51,8 +51,13 @@ function jsonTypeOf(schema: z.ZodType): JsonType {
       return 'array';
     case 'boolean':
       return 'boolean';
-    default:
-      throw new Error(`no JSON type known for zod type ${def.type}`);
+    default: {
+      // A custom schema says nothing of its type: ask it which empty value it takes.
+      const samples: Array<[JsonType, unknown]> = [['object', {}], ['array', []], ['string', ''], ['number', 0], ['boolean', false]];
+      const taken = samples.find(([, sample]) => schema.safeParse(sample).success);
+      if (!taken) throw new Error(`no JSON type known for zod type ${def.type}`);
+      return taken[0];
+    }
   }
 }
 

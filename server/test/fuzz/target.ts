@@ -19,7 +19,7 @@ export interface FuzzTarget {
   exitStatus(): string | undefined;
   /** Resident set size from /proc, in bytes. */
   rssBytes(): Promise<number>;
-  /** One control-plane call; throws with the status and body unless it answers 200. */
+  /** One control-plane call (a string body is sent as written); throws with the status and body unless it answers 200. */
   call<T = Record<string, unknown>>(operation: string, body: unknown): Promise<T>;
   stop(): Promise<void>;
 }
@@ -60,7 +60,7 @@ export async function startFuzzTarget(args: string[] = [], startMs = 30_000): Pr
   });
 
   const call = async <T>(operation: string, body: unknown): Promise<T> => {
-    const response = await fetch(`${url}/${operation}`, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+    const response = await fetch(`${url}/${operation}`, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
     const text = await response.text();
     if (response.status !== 200) throw new Error(`${operation} answered ${response.status}: ${text}`);
     return JSON.parse(text) as T;

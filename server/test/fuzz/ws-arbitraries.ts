@@ -42,6 +42,8 @@ export interface WsCase {
   /** The plain room is the liveness clients' room; the others call the fuzzer's review handler. */
   room: FuzzRoom;
   userId: string;
+  /** The token's attributes as [key, value] pairs (keys such as __proto__ included); every MESSAGE of the connection carries them. */
+  tokenAttributes: Array<[string, string]>;
   capabilities: Capability[];
   steps: WsStep[];
   /** Write each step's first bytes a few at a time, so frames straddle TCP reads. */
@@ -256,6 +258,10 @@ export const capabilitiesArb = fc.subarray(['SEND_MESSAGE', 'DELETE_MESSAGE', 'D
 export const wsCaseArb: fc.Arbitrary<WsCase> = fc.record({
   room: fc.constantFrom<FuzzRoom>('plain', 'plain', 'plain', 'review-allow', 'review-deny'),
   userId: fc.constantFrom(...FUZZ_USER_IDS),
+  tokenAttributes: fc.oneof(
+    { weight: 3, arbitrary: fc.constant([] as Array<[string, string]>) },
+    { weight: 1, arbitrary: fc.uniqueArray(fc.tuple(keyArb, fc.string({ maxLength: 20 })), { maxLength: 4, selector: ([k]) => k }) },
+  ),
   capabilities: fc.oneof({ weight: 3, arbitrary: fc.constant<Capability[]>(['SEND_MESSAGE', 'DELETE_MESSAGE', 'DISCONNECT_USER']) }, { weight: 1, arbitrary: capabilitiesArb }),
   steps: fc.array(fc.oneof({ weight: 3, arbitrary: jsonStep }, { weight: 1, arbitrary: frameStep }), { minLength: 1, maxLength: 4 }),
   trickle: fc.boolean(),

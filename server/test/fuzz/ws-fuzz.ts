@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { LivenessPair } from './liveness.ts';
 import { encodeFrame, OPCODE, RawWebSocket, type Received } from './raw-websocket.ts';
 import { checkAlive, checkProperty } from './check.ts';
+import { object, raw, serialize } from './json-arbitraries.ts';
 import type { FuzzStats } from './stats.ts';
 import type { FuzzTarget } from './target.ts';
 import { wsCaseArb, type FuzzRoom, type WsCase, type WsStep } from './ws-arbitraries.ts';
@@ -80,13 +81,16 @@ export async function fuzzWebSocket(env: WsFuzzEnv, options: WsFuzzOptions): Pro
 }
 
 export async function runCase(env: WsFuzzEnv, c: WsCase, boundMs: number): Promise<void> {
-  const { token } = await env.target.call<{ token: string }>('CreateChatToken', {
-    roomIdentifier: env.rooms[c.room],
-    userId: c.userId,
-    capabilities: c.capabilities,
-  });
+  const tokenAttributes = c.tokenAttributes.length > 0 ? serialize(object(c.tokenAttributes.map(([k, v]) => [k, raw(v)]))) : undefined;
+  const { token } = await env.target.call<{ token: string }>(
+    'CreateChatToken',
+    `{"roomIdentifier":${JSON.stringify(env.rooms[c.room])},"userId":${JSON.stringify(c.userId)},"capabilities":${JSON.stringify(c.capabilities)}` +
+      `${tokenAttributes ? `,"attributes":${tokenAttributes}` : ''}}`,
+  );
   const ws = await RawWebSocket.open(env.target.wsUrl, token, boundMs);
   const connection: Connection = { capabilities: c.capabilities, userId: c.userId };
+  // As JSON.parse on the server makes them: __proto__ an own key.
+  const sender = JSON.parse(tokenAttributes ? `{"UserId":${JSON.stringify(c.userId)},"Attributes":${tokenAttributes}}` : `{"UserId":${JSON.stringify(c.userId)}}`) as unknown;
   const review = c.room === 'plain' ? undefined : { fallback: c.room === 'review-allow' ? ('ALLOW' as const) : ('DENY' as const), handler: env.reviewer, roomArn: env.rooms[c.room] };
   const stats = env.stats;
   stats.count('ws-case');
@@ -102,7 +106,7 @@ export async function runCase(env: WsFuzzEnv, c: WsCase, boundMs: number): Promi
       if (halfClose) ws.socket.end();
       for (const unreviewed of expects) {
         const expect = review ? reviewed(unreviewed, review.fallback, MAX_MESSAGE_LENGTH) : unreviewed;
-        cursor = await verify(ws, { ...connection, review }, expect, cursor, boundMs, `step ${index} (${step.cls})`);
+        cursor = await verify(ws, { ...connection, review, sender }, expect, cursor, boundMs, `step ${index} (${step.cls})`);
         stats.outcome(outcomeLabel(expect));
         if (ws.ended) return;
       }
@@ -110,7 +114,7 @@ export async function runCase(env: WsFuzzEnv, c: WsCase, boundMs: number): Promi
     // Nothing else may come before the probe's ERROR: that proves no step got two answers.
     ws.sendText('{"Action":"FUZZ_PROBE","RequestId":"fuzz-probe"}');
     stats.frames++;
-    await verify(ws, connection, { kind: 'error', codes: [400], requestId: 'fuzz-probe', why: 'probe' }, cursor, boundMs, 'closing probe');
+    await verify(ws, { ...connection, sender }, { kind: 'error', codes: [400], requestId: 'fuzz-probe', why: 'probe' }, cursor, boundMs, 'closing probe');
   } finally {
     ws.destroy();
     env.reviewer.asked.clear();
@@ -216,6 +220,8 @@ class Mismatch extends Error {
 
 /** Checks the next answer(s) from `cursor` against `expect`; returns the new cursor. */
 interface Checked extends Connection {
+  /** The Sender object every MESSAGE of this connection must carry. */
+  sender: unknown;
   review?: { handler: FuzzReviewHandler; roomArn: string };
 }
 
@@ -265,7 +271,7 @@ async function verify(ws: RawWebSocket, connection: Checked, expect: WsExpect, c
       const [item, at] = await next();
       if (item?.kind !== 'json') fail(ws.ended ? 'the connection ended instead' : `nothing within ${boundMs} ms`, item);
       const frame = (item as Extract<Received, { kind: 'json' }>).value;
-      let problem = mismatch(frame, expect, connection.userId);
+      let problem = mismatch(frame, expect, connection.sender);
       if (!problem && expect.kind === 'message' && expect.sent && connection.review) {
         problem = connection.review.handler.checkAsked(String(frame.Id), { ...expect.sent, userId: connection.userId, roomArn: connection.review.roomArn });
       }
@@ -281,7 +287,7 @@ async function verify(ws: RawWebSocket, connection: Checked, expect: WsExpect, c
   }
 }
 
-function mismatch(frame: Record<string, unknown>, expect: Extract<WsExpect, { kind: 'error' | 'message' | 'event' }>, userId: string): string | undefined {
+function mismatch(frame: Record<string, unknown>, expect: Extract<WsExpect, { kind: 'error' | 'message' | 'event' }>, sender: unknown): string | undefined {
   if (typeof frame.Id !== 'string' || !/^[a-zA-Z0-9]{12}$/.test(frame.Id)) return 'the frame has no 12-character Id';
   const requestIdRight = expect.requestId === undefined ? !('RequestId' in frame) : frame.RequestId === expect.requestId;
   switch (expect.kind) {
@@ -296,7 +302,7 @@ function mismatch(frame: Record<string, unknown>, expect: Extract<WsExpect, { ki
       if (!requestIdRight) return 'the MESSAGE does not carry the RequestId';
       if (frame.Content !== expect.content) return 'the Content changed on the way';
       if (!isDeepStrictEqual(frame.Attributes, expect.attributes)) return 'the Attributes changed on the way';
-      if (!isDeepStrictEqual(frame.Sender, { UserId: userId })) return 'the Sender is wrong';
+      if (!isDeepStrictEqual(frame.Sender, sender)) return 'the Sender is wrong';
       if (typeof frame.SendTime !== 'string' || Number.isNaN(Date.parse(frame.SendTime))) return 'no SendTime';
       return undefined;
     }
