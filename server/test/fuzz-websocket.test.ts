@@ -25,7 +25,7 @@ describe('WebSocket fuzzing', () => {
   });
 
   test(`${RUNS} random cases of frames and requests each get the protocol's answer or a clean close, while two good clients keep chatting and the server stays up`, async () => {
-    await fuzzWebSocket(env, { runs: RUNS, boundMs: 3000, livenessEvery: 20, shrink: true });
+    await fuzzWebSocket(env, { runs: RUNS, boundMs: 5000, livenessEvery: 20, shrink: true });
     assert.equal(target.exitStatus(), undefined, 'the server is still running');
     assert.ok(stats.classes.size >= 8, `inputs of many classes were tried: ${JSON.stringify(stats.toJSON())}`);
     const growth = (await target.rssBytes()) - rssBefore;

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { FuzzFailure } from './check.ts';
 import { checkSlowloris, fuzzHttp, fuzzQuotaBursts, openHttpFuzzEnv } from './http-fuzz.ts';
 import { ALL_KNOWN_DEFECTS, type KnownDefect } from './known-defects.ts';
-import { FuzzStats } from './stats.ts';
+import { abbreviate, FuzzStats } from './stats.ts';
 import { startFuzzTarget, type FuzzTarget } from './target.ts';
 import { closeWsFuzzEnv, fuzzWebSocket, openWsFuzzEnv, WS_TARGET_ARGS } from './ws-fuzz.ts';
 
@@ -22,6 +22,7 @@ const USAGE = `Usage: npm run fuzz -- [options]
   --bound-ms N      how long any one answer may take [3000]
   --skip-known      leave out the input classes of known defects, as npm test does
   --no-shrink       report the first failing input as it is (faster)
+  --verbose         print every input tried (long values cut)
   --out FILE        results file [results/fuzz-<time>.json]
   --help`;
 
@@ -34,6 +35,7 @@ const Options = z.object({
   skipKnown: z.boolean().default(false),
   shrink: z.boolean().default(true),
   out: z.string().optional(),
+  verbose: z.boolean().default(false),
 });
 
 function parseOptions() {
@@ -47,6 +49,7 @@ function parseOptions() {
       'skip-known': { type: 'boolean' },
       'no-shrink': { type: 'boolean' },
       out: { type: 'string' },
+      verbose: { type: 'boolean' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -64,12 +67,18 @@ function parseOptions() {
     skipKnown: values['skip-known'],
     shrink: values['no-shrink'] ? false : undefined,
     out: values.out,
+    verbose: values.verbose,
   });
   if (!parsed.success) {
     console.error(`${parsed.error.issues.map((i) => `--${String(i.path[0])}: ${i.message}`).join('\n')}\n\n${USAGE}`);
     process.exit(2);
   }
   return parsed.data;
+}
+
+let verbose = false;
+function tried(side: string, input: unknown): void {
+  if (verbose) console.log(`[${side}] ${JSON.stringify(abbreviate(input))}`);
 }
 
 const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
@@ -116,7 +125,7 @@ async function runWs(options: z.infer<typeof Options>, seed: number): Promise<Si
     const stop = progress('ws', stats, () => n, options.runs);
     let failure: string | undefined;
     try {
-      await fuzzWebSocket(env, { runs: options.runs, seed, path: options.path, boundMs: options.boundMs, livenessEvery: 50, shrink: options.shrink, onCase: () => n++ });
+      await fuzzWebSocket(env, { runs: options.runs, seed, path: options.path, boundMs: options.boundMs, livenessEvery: 50, shrink: options.shrink, onCase: (c) => (n++, tried('ws', c)) });
     } catch (error) {
       failure = error instanceof FuzzFailure ? error.message : String((error as Error).stack ?? error);
     } finally {
@@ -153,7 +162,7 @@ async function runHttp(options: z.infer<typeof Options>, seed: number, skip: Rea
     let n = 0;
     const stop = progress('http', stats, () => n, options.runs);
     const failures: string[] = [];
-    const fuzzOptions = { runs: options.runs, seed, path: options.path, boundMs: options.boundMs, livenessEvery: 50, shrink: options.shrink, skip, onCase: () => n++ };
+    const fuzzOptions = { runs: options.runs, seed, path: options.path, boundMs: options.boundMs, livenessEvery: 50, shrink: options.shrink, skip, onCase: (c: unknown) => (n++, tried('http', c)) };
     const properties = [
       ['http-requests', fuzzHttp],
       ['http-bursts', fuzzQuotaBursts],
@@ -201,6 +210,7 @@ function printSummary(result: SideResult): void {
 }
 
 const options = parseOptions();
+verbose = options.verbose;
 const skip = new Set<KnownDefect>(options.skipKnown ? ALL_KNOWN_DEFECTS : []);
 const seed = options.seed ?? (Date.now() ^ (Math.random() * 0x100000000)) | 0;
 console.log(`chatstorm fuzz: seed ${seed}, ${options.runs} inputs per side, bound ${options.boundMs} ms, known defects ${options.skipKnown ? 'left out' : 'included'}`);
