@@ -12,6 +12,8 @@ import { startFuzzTarget, type FuzzTarget } from './fuzz/target.ts';
 // switch its class back on.
 
 const RUNS = Number(process.env.CHATSTORM_FUZZ_RUNS ?? 300);
+/** Pins the inputs (e.g. to replay a failure seen in CI); by default each run draws new ones. */
+const SEED = process.env.CHATSTORM_FUZZ_SEED === undefined ? undefined : Number(process.env.CHATSTORM_FUZZ_SEED);
 const skip = new Set(ALL_KNOWN_DEFECTS);
 
 describe('HTTP fuzzing', () => {
@@ -34,7 +36,7 @@ describe('HTTP fuzzing', () => {
   });
 
   test(`${RUNS} random requests each get a complete AWS-shaped answer (never a 5xx) or, cut short, a close, while two good clients keep chatting`, async () => {
-    await fuzzHttp(env, { runs: RUNS, boundMs: 5000, livenessEvery: 20, shrink: true, skip });
+    await fuzzHttp(env, { runs: RUNS, seed: SEED, boundMs: 5000, livenessEvery: 20, shrink: true, skip });
     assert.equal(open.exitStatus(), undefined, 'the server is still running');
     assert.ok(stats.classes.size >= 8, `requests of many classes were tried: ${JSON.stringify(stats.toJSON())}`);
     const growth = (await open.rssBytes()) - rssBefore;
@@ -42,7 +44,7 @@ describe('HTTP fuzzing', () => {
   });
 
   test('bursts past the real quotas, identifiers of every type in them, get ThrottlingException or a validation error, never a 5xx', async () => {
-    await fuzzQuotaBursts(env, { runs: RUNS, boundMs: 5000, livenessEvery: 20, shrink: true, skip });
+    await fuzzQuotaBursts(env, { runs: RUNS, seed: SEED, boundMs: 5000, livenessEvery: 20, shrink: true, skip });
     assert.equal(quota.exitStatus(), undefined, 'the server is still running');
     assert.ok((stats.outcomes.get('status 429') ?? 0) > 0, `some requests were throttled: ${JSON.stringify(stats.toJSON().outcomes)}`);
   });

@@ -8,6 +8,8 @@ import { closeWsFuzzEnv, fuzzWebSocket, openWsFuzzEnv, WS_TARGET_ARGS, type WsFu
 // only ever replay the same inputs; each run draws new ones and a failure prints its seed.
 
 const RUNS = Number(process.env.CHATSTORM_FUZZ_RUNS ?? 300);
+/** Pins the inputs (e.g. to replay a failure seen in CI); by default each run draws new ones. */
+const SEED = process.env.CHATSTORM_FUZZ_SEED === undefined ? undefined : Number(process.env.CHATSTORM_FUZZ_SEED);
 
 describe('WebSocket fuzzing', () => {
   let target: FuzzTarget;
@@ -25,7 +27,7 @@ describe('WebSocket fuzzing', () => {
   });
 
   test(`${RUNS} random cases of frames and requests each get the protocol's answer or a clean close, while two good clients keep chatting and the server stays up`, async () => {
-    await fuzzWebSocket(env, { runs: RUNS, boundMs: 5000, livenessEvery: 20, shrink: true });
+    await fuzzWebSocket(env, { runs: RUNS, seed: SEED, boundMs: 5000, livenessEvery: 20, shrink: true });
     assert.equal(target.exitStatus(), undefined, 'the server is still running');
     assert.ok(stats.classes.size >= 8, `inputs of many classes were tried: ${JSON.stringify(stats.toJSON())}`);
     const growth = (await target.rssBytes()) - rssBefore;

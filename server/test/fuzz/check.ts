@@ -19,15 +19,31 @@ export function checkAlive(target: FuzzTarget): void {
   if (exit !== undefined) throw new Error(`the server died (${exit}); its last output:\n${target.output().slice(-4000)}`);
 }
 
+/** How long shrinking may take: each try of an input that hangs waits out the whole bound. */
+const SHRINK_BUDGET_MS = 60_000;
+
 /**
- * Runs a property and, on failure, throws a FuzzFailure that says what to replay: the seed, the
- * path, the (shrunk) counterexample with long values cut, and the error it raised.
+ * Runs `body` on inputs from `arbitrary` and, on failure, throws a FuzzFailure that says what to
+ * replay: the seed, the path, the (shrunk) counterexample with long values cut, and the error it
+ * raised. Past the shrink budget every further try counts as a pass, which ends shrinking with the
+ * smallest failure found so far.
  */
-export async function checkProperty<T extends [unknown]>(
+export async function checkProperty<T>(
   only: 'ws' | 'http-requests' | 'http-bursts',
-  property: fc.IAsyncPropertyWithHooks<T>,
+  arbitrary: fc.Arbitrary<T>,
+  body: (input: T) => Promise<void>,
   options: { runs: number; seed?: number; path?: string; shrink: boolean },
 ): Promise<void> {
+  let failedAt: number | undefined;
+  const property = fc.asyncProperty(arbitrary, async (input) => {
+    if (failedAt !== undefined && performance.now() - failedAt > SHRINK_BUDGET_MS) return;
+    try {
+      await body(input);
+    } catch (error) {
+      failedAt ??= performance.now();
+      throw error;
+    }
+  });
   const details = await fc.check(property, {
     numRuns: options.runs,
     seed: options.seed,
@@ -42,7 +58,7 @@ export async function checkProperty<T extends [unknown]>(
     [
       `${only} fuzzing failed after ${details.numRuns} inputs (${details.numShrinks} shrinks)`,
       `seed: ${details.seed}  path: ${details.counterexamplePath}`,
-      `replay: ${replay}`,
+      `replay: ${replay}  (in npm test: CHATSTORM_FUZZ_SEED=${details.seed})`,
       `counterexample: ${JSON.stringify(abbreviate(counterexample), null, 2)}`,
       `error: ${error}`,
     ].join('\n'),

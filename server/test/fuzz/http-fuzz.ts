@@ -1,6 +1,8 @@
+import { connect } from 'node:net';
 import fc from 'fast-check';
 import { checkAlive, checkProperty } from './check.ts';
 import { httpCaseArb, render, type ArnPool, type HttpCase } from './http-arbitraries.ts';
+import { keyArb, object, raw, serialize, treeArb } from './json-arbitraries.ts';
 import { expectHttp, judgeHttp } from './http-model.ts';
 import { sendHttp } from './http-raw.ts';
 import type { KnownDefect } from './known-defects.ts';
@@ -8,8 +10,6 @@ import { LivenessPair } from './liveness.ts';
 import { OPERATIONS } from './operations.ts';
 import type { FuzzStats } from './stats.ts';
 import type { FuzzTarget } from './target.ts';
-import { keyArb, treeArb, object, raw, serialize } from './json-arbitraries.ts';
-import { connect } from 'node:net';
 
 // The HTTP fuzz properties: one request per case against a target with quotas off (so that every
 // request reaches validation), and bursts past the real quotas against a second target with them
@@ -77,20 +77,24 @@ export async function exchange(target: FuzzTarget, c: HttpCase, boundMs: number)
 
 export async function fuzzHttp(env: HttpFuzzEnv, options: HttpFuzzOptions): Promise<void> {
   let cases = 0;
-  const property = fc.asyncProperty(httpCaseArb(env.pool, options.skip), async (c) => {
-    if (cases++ % options.livenessEvery === 0) await env.liveness.check();
-    options.onCase?.(c);
-    env.stats.count(c.cls.startsWith('op:') ? 'operation' : c.cls);
-    env.stats.count(c.cls);
-    env.stats.requests++;
-    const expect = expectHttp(c, false);
-    const result = await exchange(env.open, c, options.boundMs);
-    env.stats.outcome(result.response ? `status ${result.response.status}` : result.ended ? 'closed' : 'no answer');
-    const problem = judgeHttp(c, expect, result, options.boundMs);
-    if (problem) throw new Error(`${c.cls}: ${problem}`);
-    checkAlive(env.open);
-  });
-  await checkProperty('http-requests', property, options);
+  await checkProperty(
+    'http-requests',
+    httpCaseArb(env.pool, options.skip),
+    async (c) => {
+      if (cases++ % options.livenessEvery === 0) await env.liveness.check();
+      options.onCase?.(c);
+      env.stats.count(c.cls.startsWith('op:') ? 'operation' : c.cls);
+      env.stats.count(c.cls);
+      env.stats.requests++;
+      const expect = expectHttp(c, false);
+      const result = await exchange(env.open, c, options.boundMs);
+      env.stats.outcome(result.response ? `status ${result.response.status}` : result.ended ? 'closed' : 'no answer');
+      const problem = judgeHttp(c, expect, result, options.boundMs);
+      if (problem) throw new Error(`${c.cls}: ${problem}`);
+      checkAlive(env.open);
+    },
+    options,
+  );
   await env.liveness.check();
 }
 
@@ -115,22 +119,26 @@ export async function fuzzQuotaBursts(env: HttpFuzzEnv, options: HttpFuzzOptions
     .map((members) => serialize(object(Object.entries(members))));
   if (options.skip.has('quota-non-string-identifier')) bodyArb = bodyArb.filter((b) => !isUnconvertibleIdentifier(b));
   const burst = fc.record({ op: fc.constantFrom(...QUOTA_LIMITED), bodies: fc.array(bodyArb, { minLength: 8, maxLength: 20 }) });
-  const property = fc.asyncProperty(burst, async ({ op, bodies }) => {
-    env.stats.count('quota-burst');
-    const results = await Promise.all(
-      bodies.map(async (body) => {
-        const c: HttpCase = { cls: `burst:${op.name}`, method: 'POST', target: (op.route as { path: string }).path, version: 'HTTP/1.1', contentType: 'application/json', body: Buffer.from(body), framing: 'length', missing: 0, trickle: false };
-        env.stats.requests++;
-        const result = await exchange(env.quota, c, options.boundMs);
-        env.stats.outcome(result.response ? `status ${result.response.status}` : 'no answer');
-        return { body, problem: judgeHttp(c, expectHttp(c, true), result, options.boundMs) };
-      }),
-    );
-    const failed = results.find((r) => r.problem);
-    if (failed) throw new Error(`${op.name} burst of ${bodies.length}: ${failed.problem} (body ${failed.body.slice(0, 200)})`);
-    checkAlive(env.quota);
-  });
-  await checkProperty('http-bursts', property, { ...options, runs: Math.max(1, Math.ceil(options.runs / 50)) });
+  await checkProperty(
+    'http-bursts',
+    burst,
+    async ({ op, bodies }) => {
+      env.stats.count('quota-burst');
+      const results = await Promise.all(
+        bodies.map(async (body) => {
+          const c: HttpCase = { cls: `burst:${op.name}`, method: 'POST', target: (op.route as { path: string }).path, version: 'HTTP/1.1', contentType: 'application/json', body: Buffer.from(body), framing: 'length', missing: 0, trickle: false };
+          env.stats.requests++;
+          const result = await exchange(env.quota, c, options.boundMs);
+          env.stats.outcome(result.response ? `status ${result.response.status}` : 'no answer');
+          return { body, problem: judgeHttp(c, expectHttp(c, true), result, options.boundMs) };
+        }),
+      );
+      const failed = results.find((r) => r.problem);
+      if (failed) throw new Error(`${op.name} burst of ${bodies.length}: ${failed.problem} (body ${failed.body.slice(0, 200)})`);
+      checkAlive(env.quota);
+    },
+    { ...options, runs: Math.max(1, Math.ceil(options.runs / 50)) },
+  );
 }
 
 /**

@@ -9,6 +9,8 @@ interface Client {
   socket: WebSocket;
   frames: Array<Record<string, unknown>>;
   closed: string | undefined;
+  /** Called on every frame kept and on close. */
+  wake: () => void;
 }
 
 export class LivenessPair {
@@ -24,13 +26,19 @@ export class LivenessPair {
     const connectOne = async (userId: string): Promise<Client> => {
       const { token } = await target.call<{ token: string }>('CreateChatToken', { roomIdentifier: roomArn, userId, capabilities: ['SEND_MESSAGE'] });
       const socket = new WebSocket(target.wsUrl, [token], { perMessageDeflate: false });
-      const client: Client = { socket, frames: [], closed: undefined };
+      const client: Client = { socket, frames: [], closed: undefined, wake: () => {} };
       socket.on('message', (data) => {
         const frame = JSON.parse(data.toString()) as Record<string, unknown>;
         // Only what the pair says to each other is kept: fuzz traffic in the room is noise here.
-        if (typeof frame.RequestId === 'string' && frame.RequestId.startsWith('live-')) client.frames.push(frame);
+        if (typeof frame.RequestId === 'string' && frame.RequestId.startsWith('live-')) {
+          client.frames.push(frame);
+          client.wake();
+        }
       });
-      socket.on('close', (code, reason) => (client.closed = `${code} ${reason.toString()}`));
+      socket.on('close', (code, reason) => {
+        client.closed = `${code} ${reason.toString()}`;
+        client.wake();
+      });
       socket.on('error', () => {});
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`liveness client ${userId} did not connect within ${boundMs} ms`)), boundMs);
@@ -74,8 +82,16 @@ export class LivenessPair {
         if (client.closed !== undefined) throw new Error(`liveness client ${name} was disconnected (${client.closed})`);
       }
       if (missing.length === 0) break;
-      if (Date.now() > deadline) throw new Error(`liveness round ${n} failed after ${this.boundMs} ms: ${missing.join('; ')}`);
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`liveness round ${n} failed after ${this.boundMs} ms: ${missing.join('; ')}`);
+      // Until the next frame of either client, or the deadline.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.a.wake = this.b.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
     }
     this.a.frames.length = 0;
     this.b.frames.length = 0;

@@ -1,5 +1,4 @@
 import { isDeepStrictEqual } from 'node:util';
-import fc from 'fast-check';
 import { LivenessPair } from './liveness.ts';
 import { encodeFrame, OPCODE, RawWebSocket, type Received } from './raw-websocket.ts';
 import { checkAlive, checkProperty } from './check.ts';
@@ -70,13 +69,17 @@ export async function closeWsFuzzEnv(env: WsFuzzEnv): Promise<void> {
 
 export async function fuzzWebSocket(env: WsFuzzEnv, options: WsFuzzOptions): Promise<void> {
   let cases = 0;
-  const property = fc.asyncProperty(wsCaseArb, async (c) => {
-    if (cases++ % options.livenessEvery === 0) await env.liveness.check();
-    options.onCase?.(c);
-    await runCase(env, c, options.boundMs);
-    checkAlive(env.target);
-  });
-  await checkProperty('ws', property, options);
+  await checkProperty(
+    'ws',
+    wsCaseArb,
+    async (c) => {
+      if (cases++ % options.livenessEvery === 0) await env.liveness.check();
+      options.onCase?.(c);
+      await runCase(env, c, options.boundMs);
+      checkAlive(env.target);
+    },
+    options,
+  );
   await env.liveness.check();
 }
 
