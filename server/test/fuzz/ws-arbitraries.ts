@@ -33,7 +33,6 @@ export type Violation =
   | 'interrupted-fragments'
   | 'interrupted-by-binary'
   | 'huge-length'
-  | 'invalid-utf8'
   | 'oversized-message';
 
 export type FuzzRoom = 'plain' | 'review-allow' | 'review-deny';
