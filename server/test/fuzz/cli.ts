@@ -215,8 +215,8 @@ const skip = new Set<KnownDefect>(options.skipKnown ? ALL_KNOWN_DEFECTS : []);
 const seed = options.seed ?? (Date.now() ^ (Math.random() * 0x100000000)) | 0;
 console.log(`chatstorm fuzz: seed ${seed}, ${options.runs} inputs per side, bound ${options.boundMs} ms, known defects ${options.skipKnown ? 'left out' : 'included'}`);
 const results: SideResult[] = [];
-if (options.only !== 'http') results.push(await runWs(options, seed));
-if (options.only !== 'ws') results.push(await runHttp(options, seed, skip));
+if (options.only === undefined || options.only === 'ws') results.push(await runWs(options, seed));
+if (options.only === undefined || options.only.startsWith('http')) results.push(await runHttp(options, seed, skip));
 for (const result of results) printSummary(result);
 
 const out = options.out ?? `results/fuzz-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
