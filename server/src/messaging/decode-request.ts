@@ -16,6 +16,8 @@ export interface DecodeFailure {
   error: ChatError;
 }
 
+// Still exported from here, where the message path has always taken it from.
+export { MAX_ATTRIBUTES_BYTES };
 export const MAX_REQUEST_ID_LENGTH = 256;
 
 const fail = (message: string, requestId?: string, code: 400 | 413 = 400): DecodeFailure => ({
