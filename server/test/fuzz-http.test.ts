@@ -24,7 +24,8 @@ describe('HTTP fuzzing', () => {
   let rssBefore = 0;
   let slowSenders: Promise<string[]>;
   before(async () => {
-    [open, quota] = await Promise.all([startFuzzTarget(['--api-quotas', 'off']), startFuzzTarget([])]);
+    open = await startFuzzTarget(['--api-quotas', 'off']);
+    quota = await startFuzzTarget([]);
     env = await openHttpFuzzEnv(open, quota, stats);
     rssBefore = await open.rssBytes();
     // They take uWS's idle timeout (~10 s) to be cut: they run while the fuzzing does.

@@ -151,10 +151,13 @@ async function runWs(options: z.infer<typeof Options>, seed: number): Promise<Si
 }
 
 async function runHttp(options: z.infer<typeof Options>, seed: number, skip: ReadonlySet<KnownDefect>): Promise<SideResult> {
-  const targets: FuzzTarget[] = await Promise.all([startFuzzTarget(['--api-quotas', 'off']), startFuzzTarget([])]);
-  const [open, quota] = targets as [FuzzTarget, FuzzTarget];
+  const targets: FuzzTarget[] = [];
   const stats = new FuzzStats();
   try {
+    const open = await startFuzzTarget(['--api-quotas', 'off']);
+    targets.push(open);
+    const quota = await startFuzzTarget([]);
+    targets.push(quota);
     const env = await openHttpFuzzEnv(open, quota, stats);
     const rssBefore = await open.rssBytes();
     // Slow senders take tens of seconds: they run beside the rest, on the quota target.

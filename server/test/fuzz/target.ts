@@ -42,7 +42,13 @@ export async function startFuzzTarget(args: string[] = [], startMs = 30_000): Pr
     }),
   );
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the fuzz target did not start within ${startMs} ms:\n${output}`)), startMs);
+    // A target that does not come up is not left running: kill it and say why.
+    const fail = (error: Error) => {
+      child.kill('SIGKILL');
+      void rm(dataDir, { recursive: true, force: true });
+      reject(error);
+    };
+    const timer = setTimeout(() => fail(new Error(`the fuzz target did not start within ${startMs} ms:\n${output}`)), startMs);
     const onData = (chunk: Buffer) => {
       output = (output + chunk.toString()).slice(-OUTPUT_LIMIT);
       const match = /chatstorm listening on (http:\/\/[^"\s]+)/.exec(output);
@@ -55,7 +61,7 @@ export async function startFuzzTarget(args: string[] = [], startMs = 30_000): Pr
     child.stderr!.on('data', onData);
     void exited.then(() => {
       clearTimeout(timer);
-      reject(new Error(`the fuzz target ended (${exit}) before listening:\n${output}`));
+      fail(new Error(`the fuzz target ended (${exit}) before listening:\n${output}`));
     });
   });
 
