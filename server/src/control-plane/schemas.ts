@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { attributesSchema } from '../attributes-schema.ts';
 import { apiErrors, type ApiError } from '../errors.ts';
 
 // Field rules of the IVS Chat API (ivs-chat-protocol.md §1), shared by the operations.
@@ -32,13 +33,8 @@ export const tags = z
   )
   .refine((map) => Object.keys(map).length <= 50, 'at most 50 tags');
 
-/** Token and event attributes: string to string, 1 KB of keys and values in total. */
-export const attributes = z
-  .record(z.string(), z.string())
-  .refine(
-    (map) => Object.entries(map).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0) <= 1024,
-    'attributes are limited to 1 KB in total',
-  );
+/** Token and event attributes: string to string, 1 KB of keys and values in total, __proto__ keys kept. */
+export const attributes = attributesSchema;
 
 export const reason = z.string().min(1, 'must be 1 to 256 characters').max(256, 'must be 1 to 256 characters');
 

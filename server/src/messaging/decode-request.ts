@@ -1,3 +1,4 @@
+import { MAX_ATTRIBUTES_BYTES } from '../attributes-schema.ts';
 import { ChatError } from '../errors.ts';
 
 // The client-to-server decoder, hand-written because it runs for every frame: JSON.parse (native)
@@ -15,8 +16,8 @@ export interface DecodeFailure {
   error: ChatError;
 }
 
-/** Attributes (message, event and token alike) may hold at most 1 KB of keys and values. */
-export const MAX_ATTRIBUTES_BYTES = 1024;
+// Still exported from here, where the message path has always taken it from.
+export { MAX_ATTRIBUTES_BYTES };
 export const MAX_REQUEST_ID_LENGTH = 256;
 
 const fail = (message: string, requestId?: string, code: 400 | 413 = 400): DecodeFailure => ({

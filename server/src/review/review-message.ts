@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { codePointLength, MAX_ATTRIBUTES_BYTES } from '../messaging/decode-request.ts';
+import { attributesSchema } from '../attributes-schema.ts';
+import { codePointLength } from '../messaging/decode-request.ts';
 import type { Metrics, ReviewOutcome } from '../metrics.ts';
 import type { FallbackResult } from '../rooms/room.ts';
 
@@ -20,15 +21,10 @@ export type ReviewVerdict =
   | { allowed: true; content: string; attributes: Record<string, string> | undefined; outcome: ReviewOutcome }
   | { allowed: false; outcome: ReviewOutcome };
 
-const stringMap = z.record(z.string(), z.string()).refine(
-  (map) => Object.entries(map).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0) <= MAX_ATTRIBUTES_BYTES,
-  `attributes over ${MAX_ATTRIBUTES_BYTES} bytes`,
-);
-
 const ReviewResponse = z.object({
   ReviewResult: z.enum(['ALLOW', 'DENY']),
   Content: z.string().min(1).optional(),
-  Attributes: stringMap.optional(),
+  Attributes: attributesSchema.optional(),
 });
 
 export function isHttpReviewHandler(uri: string): boolean {
