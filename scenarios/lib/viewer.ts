@@ -3,6 +3,7 @@ import {
   DISCONNECT_USER_EVENT,
   encodeDeleteMessage,
   encodeDisconnectUser,
+  encodeReplayMessage,
   encodeSendMessage,
   messageIdAt,
   parseFrame,
@@ -184,15 +185,15 @@ export class Viewer implements SocketEvents {
     const s = this.swarm;
     const scan = s.scan;
     if (scanMessage(data, scan) >= 0) {
-      if (this.moderator) this.rememberId(messageIdAt(data, scan));
+      if (this.moderator) this.rememberId(messageIdAt(data, scan), scan.sender, scan.seq);
       this.received(scan.sender, scan.seq, scan.sendTime);
       return;
     }
     const frame = parseFrame(typeof data === 'string' ? data : s.transport.text(data));
     if (!frame) return;
     if (frame.Type === 'MESSAGE') {
-      if (this.moderator) this.rememberId(frame.Id);
       const a = readSendAttributes(frame.Attributes);
+      if (this.moderator) this.rememberId(frame.Id, a?.sender ?? -1, a?.seq ?? 0);
       if (a) this.received(a.sender, a.seq, a.sendTime);
     } else if (frame.Type === 'EVENT') {
       if (frame.EventName === DISCONNECT_USER_EVENT) {
@@ -305,6 +306,17 @@ export class Viewer implements SocketEvents {
     return true;
   }
 
+  /** A replayed message, sent when its recorded moment comes; `seq` goes on from the last one. */
+  sendScripted(contentJson: string, attributesJson: string, now: number): void {
+    const c = this.chatter!;
+    const s = this.swarm;
+    const seq = ++c.seq;
+    this.socket!.send(encodeReplayMessage(contentJson, { sendTime: now, sender: this.index, seq }, attributesJson));
+    c.pending.push(seq, now);
+    s.log.sent(this.index, seq, now);
+    s.metrics.sent();
+  }
+
   private resolve(seq: number, outcome: number, now: number): void {
     const pending = this.chatter!.pending;
     for (let k = 0; k < pending.length; k += 2) {
@@ -330,7 +342,8 @@ export class Viewer implements SocketEvents {
 
   // ---- moderating ----------------------------------------------------------------------------
 
-  private rememberId(id: string): void {
+  private rememberId(id: string, sender: number, seq: number): void {
+    this.swarm.replay?.saw(sender, seq, id);
     const ids = this.moderator!.recentIds;
     ids.push(id);
     if (ids.length > RECENT_IDS) ids.shift();
@@ -354,23 +367,27 @@ export class Viewer implements SocketEvents {
     }
   }
 
-  private moderationAction(action: 'delete_message' | 'disconnect_user', target: string): void {
+  moderationAction(
+    action: 'delete_message' | 'disconnect_user',
+    target: string,
+    viaHttp = this.swarm.random() < this.swarm.plan.profile.moderation.httpShare,
+    reason = REASON,
+  ): void {
     const s = this.swarm;
     const m = this.moderator!;
-    const viaHttp = s.random() < s.plan.profile.moderation.httpShare;
     s.metrics.moderation(action, viaHttp ? 'http' : 'websocket');
     if (!viaHttp) {
       const requestId = `${action === 'delete_message' ? 'd' : 'x'}${++m.requests}`;
       this.socket!.send(
         action === 'delete_message'
-          ? encodeDeleteMessage(requestId, target, REASON)
-          : encodeDisconnectUser(requestId, target, REASON),
+          ? encodeDeleteMessage(requestId, target, reason)
+          : encodeDisconnectUser(requestId, target, reason),
       );
       return;
     }
     const arn = s.rooms[this.room]!.arn;
     const call =
-      action === 'delete_message' ? s.control.deleteMessage(arn, target, REASON) : s.control.disconnectUser(arn, target, REASON);
+      action === 'delete_message' ? s.control.deleteMessage(arn, target, reason) : s.control.disconnectUser(arn, target, reason);
     call.catch((error: unknown) => s.noteError(action === 'delete_message' ? 'DeleteMessage' : 'DisconnectUser', error));
   }
 }

@@ -4,10 +4,12 @@ import { ControlPlaneError } from '../lib/ports.ts';
 import { resolveProfile } from '../lib/profile.ts';
 import { formatSummary } from '../lib/results.ts';
 import { DEFAULT_PROFILE, PROFILES } from '../profiles/index.ts';
+import REPLAY_PROFILE from '../profiles/replay.ts';
 import { parseCli, USAGE, UsageError, type CliOptions } from './args.ts';
 import { planPinning, pinSelf } from './cpu-pinning.ts';
 import { startEmbeddedServer, type EmbeddedServer } from './embedded-server.ts';
 import { validateProfile } from './profile-schema.ts';
+import { loadReplay, type LoadedReplay } from './replay/load-replay.ts';
 import { defaultResultPath, writeResult } from './report.ts';
 import { runScenario, type Target } from './run.ts';
 
@@ -41,12 +43,13 @@ async function main(): Promise<number> {
     for (const p of Object.values(PROFILES)) process.stdout.write(`${p.name.padEnd(11)} ${p.description}\n`);
     return 0;
   }
-  const input = PROFILES[cli.profile ?? DEFAULT_PROFILE];
+  const input = cli.profile === 'replay' ? REPLAY_PROFILE : PROFILES[cli.profile ?? DEFAULT_PROFILE];
   if (!input) {
     say(`unknown profile "${cli.profile}" (known: ${Object.keys(PROFILES).join(', ')})`);
     return 2;
   }
   let profile;
+  let replay: LoadedReplay | undefined;
   try {
     profile = resolveProfile(input, cli.overrides);
     if (cli.thresholds) profile.thresholds = cli.thresholds;
@@ -54,6 +57,10 @@ async function main(): Promise<number> {
       profile.connectRate = AWS_TOKEN_RATE;
     }
     profile = validateProfile(profile);
+    if (profile.replay) {
+      replay = loadReplay(profile);
+      profile = replay.profile;
+    }
   } catch (error) {
     say((error as Error).message);
     return 2;
@@ -118,7 +125,8 @@ async function main(): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   const total = parseDurationMs(profile.duration) + parseDurationMs(profile.drain);
-  say(
+  if (replay) say(replaySummary(replay, target.roomRateCap));
+  else say(
     `running ${profile.name}: ${profile.viewers} viewers, ${profile.rooms} room(s), ${profile.chattersPerRoom} chatter(s)/room at ${profile.rate} msg/s, ` +
       `about ${formatDuration(total)}`,
   );
@@ -132,6 +140,7 @@ async function main(): Promise<number> {
       progress: cli.progress,
       signal: abort.signal,
       log: say,
+      ...(replay ? { replay } : {}),
     });
     const file = cli.out ?? defaultResultPath(profile.name, new Date(result.startedAt));
     const charts = writeResult(file, result);
@@ -140,6 +149,20 @@ async function main(): Promise<number> {
   } finally {
     await server?.stop();
   }
+}
+
+function replaySummary(r: LoadedReplay, roomRateCap: number): string {
+  const s = r.script;
+  const peak = Math.max(0, ...s.rooms.map((room) => room.peakPerSecond));
+  const lines = [
+    `replaying ${r.source} at ${s.speed}x: ${s.rooms.length} room(s), ${s.senders} sender(s), ${s.stats.recordedMessages} messages, ` +
+      `${s.actions.length} moderation action(s)/event(s), ${s.audience} viewer(s) in the audience, about ${formatDuration(s.spanMs)} ` +
+      `(${s.keepContent ? 'recorded content' : 'anonymised content'})`,
+  ];
+  const bad = Object.entries(r.log.malformed);
+  if (bad.length) lines.push(`warning: ${bad.map(([k, n]) => `${n} ${k}`).join(', ')} line(s) skipped (e.g. ${r.log.examples.join('; ')})`);
+  if (peak > roomRateCap) lines.push(`warning: the busiest room sends ${peak} messages/s at this speed, above the room limit of ${roomRateCap}: expect ERROR 429`);
+  return lines.join('\n');
 }
 
 main().then(

@@ -2,6 +2,8 @@ import { formatDuration, parseDurationMs } from '../lib/duration.ts';
 import type { Profile } from '../lib/profile.ts';
 import type { RoomRef } from '../lib/ports.ts';
 import type { RunResult, TimelinePoint } from '../lib/results.ts';
+import { ReplayFidelity } from '../lib/replay/replay-fidelity.ts';
+import { ReplayPlan } from '../lib/replay/replay-plan.ts';
 import { Plan } from '../lib/schedule.ts';
 import { percentilesOf, RunAggregate } from './aggregate.ts';
 import { createControlPlane, type ControlPlaneConfig } from './control-plane.ts';
@@ -11,6 +13,7 @@ import { Progress } from './progress.ts';
 import { buildResult } from './report.ts';
 import { scrapeServer, serverUsage, type ServerSample } from './server-scrape.ts';
 import { startTsWorker } from './ts-worker.ts';
+import type { LoadedReplay } from './replay/load-replay.ts';
 import type { MainToWorker, WorkerInit, WorkerReport } from './worker-messages.ts';
 
 // One run: rooms are created, worker threads hold the audience, the main thread folds their
@@ -42,6 +45,8 @@ export interface RunOptions {
   /** Ends the run early (Ctrl-C): viewers leave, the result covers what ran. */
   signal?: AbortSignal;
   log?: (line: string) => void;
+  /** A recorded log to replay (the profile is then `replay.profile`). */
+  replay?: LoadedReplay;
 }
 
 const now = () => performance.timeOrigin + performance.now();
@@ -76,7 +81,7 @@ function liveLine(t: number, plan: Plan, a: RunAggregate, seconds: number, cpu: 
 }
 
 export async function runScenario(o: RunOptions): Promise<RunResult> {
-  const plan = new Plan(o.profile);
+  const plan = o.replay ? new ReplayPlan(o.profile, o.replay.script) : new Plan(o.profile);
   const log = o.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const reportMs = o.reportMs ?? 1000;
   const metrics = new LoadMetrics(o.profile.name);
@@ -101,6 +106,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     const startAt = now() + 300 + 100 * workerCount;
     const startedAt = new Date(startAt);
     const aggregate = new RunAggregate(plan, startAt);
+    const fidelity = o.replay ? new ReplayFidelity(o.replay.script, startAt) : undefined;
     const timeline: TimelinePoint[] = [];
     let peakViewers = 0;
     let finals = 0;
@@ -116,6 +122,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         startAt,
         reportMs,
         transport: o.transport ?? 'ws',
+        ...(o.replay ? { replay: o.replay.script } : {}),
       };
       return startTsWorker(new URL('./worker.ts', import.meta.url), { workerData: init });
     });
@@ -128,6 +135,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         let final = false;
         w.on('message', (r: WorkerReport) => {
           aggregate.add(r, now());
+          fidelity?.add(r.sends);
           metrics.add(r.counters);
           metrics.latency.add(r.latency);
           metrics.handshake.add(r.handshake);
@@ -237,7 +245,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     for (const f of failures) log(f);
     const warnings = load.warnings(aggregate.eventLoopRunP99Ms);
     if (failures.length) warnings.push(...failures);
-    return buildResult({
+    const result = buildResult({
       plan,
       target: { url: o.target.url, kind: o.target.kind },
       startedAt,
@@ -265,6 +273,8 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
           }
         : {}),
     });
+    if (fidelity && o.replay) result.replay = fidelity.result(o.replay.log, o.replay.source, plan.roomRateLimit(o.target.roomRateCap));
+    return result;
   } finally {
     progress.done();
     await metrics.close();
