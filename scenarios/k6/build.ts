@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 // k6/timers) and dist/k6-legacy/<profile>.js for older k6 from v0.48, where the same modules
 // are still called k6/experimental/websockets and k6/experimental/timers.
 
-export const PROFILES = ['smoke', 'fanout', 'soak', 'churn', 'moderation', 'capacity'] as const;
+export const PROFILES = ['smoke', 'fanout', 'soak', 'churn', 'moderation', 'capacity', 'replay'] as const;
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const HERE = fileURLToPath(new URL('./', import.meta.url));
 

@@ -64,6 +64,20 @@ export class ReplayLogError extends Error {
   override name = 'ReplayLogError';
 }
 
+const ROOM_IN_PATH = /room_([A-Za-z0-9]+)/;
+
+/**
+ * The room a log file belongs to, from where the service put it: "room_<id>" anywhere in the path
+ * (the real service's S3 keys and log streams), else the file's name less its extensions
+ * (chatstorm's "<room id>.jsonl").
+ */
+export function roomOfPath(relative: string): string {
+  const m = ROOM_IN_PATH.exec(relative);
+  if (m) return m[1]!;
+  const base = relative.slice(Math.max(relative.lastIndexOf('/'), relative.lastIndexOf('\\')) + 1);
+  return base.replace(/(\.(jsonl|json|log|txt|gz))+$/i, '') || base;
+}
+
 const NUMERIC = /^\d+(\.\d+)?$/;
 const ISO = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)$/;
 

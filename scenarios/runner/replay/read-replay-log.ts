@@ -1,22 +1,12 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import type { LogSource } from '../../lib/replay/replay-log.ts';
+import { roomOfPath, type LogSource } from '../../lib/replay/replay-log.ts';
 
 // Reads a chat log from where IVS Chat's logging configurations deliver it, as text for
 // lib/replay/replay-log.ts: one file; a directory, walked (an S3 prefix synced down, a CloudWatch
 // Logs export, chatstorm's <data dir>/logs/<kind>/<name>/); gzip-compressed objects (.gz), which
-// is how S3 and CloudWatch exports store them. The room comes from the layout: "room_<id>" anywhere
-// in the path (the real service's S3 keys and log streams), else chatstorm's "<room id>.jsonl".
-
-const ROOM_IN_PATH = /room_([A-Za-z0-9]+)/;
-
-export function roomOfPath(relative: string): string {
-  const m = ROOM_IN_PATH.exec(relative);
-  if (m) return m[1]!;
-  const base = path.basename(relative);
-  return base.replace(/(\.(jsonl|json|log|txt|gz))+$/i, '') || base;
-}
+// is how S3 and CloudWatch exports store them. The room comes from the layout (roomOfPath).
 
 function readText(file: string): string {
   const bytes = readFileSync(file);
