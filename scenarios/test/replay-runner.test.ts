@@ -6,7 +6,10 @@ import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
 import WebSocket from 'ws';
 import type { RunResult } from '../lib/results.ts';
+import { buildK6 } from '../k6/build.ts';
 import { REPO_ROOT, runBench, startServer, tempDir } from './support/processes.ts';
+
+const K6 = path.join(REPO_ROOT, '..', 'shared', 'tools', 'k6', 'k6');
 
 // Replays end to end: real processes, real sockets, a real chatstorm server. A crafted log at
 // --speed 1 and --speed 10; a log that chatstorm's own logging configuration wrote while test
@@ -247,5 +250,47 @@ describe('replay runner', () => {
       );
       assert.equal(r.replay!.actions.event, 1);
     }
+  });
+
+  it('the k6 replay bundle runs under the real k6 v0.48: the log read with open(), senders split across VUs, every message sent and delivered', { skip: existsSync(K6) ? false : `no k6 binary at ${K6}` }, async (t) => {
+    const dir = tempDir(t);
+    const server = await startServer(path.join(dir, 'data'));
+    t.after(() => server.stop());
+    const { file } = craftedLog(dir);
+    const files = await buildK6(path.join(dir, 'dist'));
+    const bundle = files.find((f) => f.endsWith(path.join('k6-legacy', 'replay.js')))!;
+    const out = path.join(dir, 'replay-k6.json');
+    const k6 = spawn(
+      K6,
+      [
+        'run', '-q', '--no-usage-report',
+        '-e', `CHATSTORM_URL=${server.url}`,
+        '-e', `CHATSTORM_REPLAY=${path.join(file, 'AAAAAAAAAAAA.jsonl')},${path.join(file, 'BBBBBBBBBBBB.jsonl')}`,
+        '-e', 'CHATSTORM_SET=replay.speed=2;replay.viewersPerRoom=6',
+        // 4 senders + 1 moderator + 12 viewers over 5 VUs: each VU plays a share of the senders.
+        '-e', 'VIEWERS_PER_VU=4',
+        '-e', `CHATSTORM_OUT=${out}`,
+        bundle,
+      ],
+      { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    k6.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    k6.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const timer = setTimeout(() => k6.kill('SIGKILL'), 90_000);
+    const code = await new Promise<number | null>((resolve) => k6.once('exit', resolve));
+    clearTimeout(timer);
+    assert.equal(code, 0, output);
+    const r = readResult(out);
+    assert.equal(r.engine, 'k6');
+    assert.equal(r.messages.sent, 36, output);
+    assert.equal(r.messages.acked, 36);
+    assert.ok(r.deliveries.expected > 0);
+    assert.equal(r.deliveries.delivered, r.deliveries.expected);
+    assert.equal(r.deliveries.missing, 0);
+    const m = r.moderation.actions;
+    assert.equal(m.delete_message.websocket + m.delete_message.http, 2);
+    assert.equal(m.disconnect_user.websocket + m.disconnect_user.http, 2);
+    assert.deepEqual(r.apiErrors, {});
   });
 });
