@@ -167,6 +167,9 @@ describe('replay script', () => {
       ['quiet', 1, 2],
     ]);
     assert.deepEqual(s.audienceRoom.slice(0, 4), [0, 1, 0, 1], 'interleaved, so a ramp fills both rooms');
+    const layout = new ReplayLayout(s);
+    assert.deepEqual([0, 1, 2].map((slot) => layout.senderOf(0, slot)), [0, 1, 2]);
+    assert.deepEqual([0, 1, 2].map((slot) => layout.senderOf(1, slot)), [3, -1, -1], 'a quiet room’s unused slots name nobody');
     assert.equal(s.rooms[0]!.peakPerSecond, 3);
     assert.equal(buildReplayScript(two, { speed: 10, keepContent: false, leadInMs: 0 }).rooms[0]!.peakPerSecond, 3);
   });

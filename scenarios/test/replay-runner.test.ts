@@ -41,7 +41,10 @@ const T0 = Date.parse('2026-11-20T20:00:00Z');
 const iso = (ms: number) => new Date(ms).toISOString().replace('Z', '123456Z');
 const SECRET = 'recorded secret';
 
-/** Two rooms, four senders, 36 messages over 1.8 s, WebSocket and HTTP moderation, a custom event, two bad lines. */
+/**
+ * Two rooms, one with three senders and one with one (rooms differ), 36 messages over 1.8 s,
+ * WebSocket and HTTP moderation, a custom event, two bad lines.
+ */
 function craftedLog(dir: string): { file: string; messages: number } {
   const lines: string[] = [];
   const other: string[] = [];
@@ -50,7 +53,7 @@ function craftedLog(dir: string): { file: string; messages: number } {
     const at = T0 + k * 50 + (k % 4) * 3;
     const id = `M${String(k).padStart(11, '0')}`;
     ids.push(id);
-    (k % 4 < 2 ? lines : other).push(
+    (k % 4 < 3 ? lines : other).push(
       JSON.stringify({
         event_timestamp: iso(at + 4),
         type: 'MESSAGE',
@@ -78,8 +81,9 @@ function craftedLog(dir: string): { file: string; messages: number } {
   lines.push('{"type":"MESSAGE","payload":{"Type":"MESSAGE","Content":"no sender"}}');
   const logs = path.join(dir, 'logs');
   mkdirSync(logs);
-  writeFileSync(path.join(logs, 'AAAAAAAAAAAA.jsonl'), `${lines.join('\n')}\n`);
-  writeFileSync(path.join(logs, 'BBBBBBBBBBBB.jsonl'), `${other.join('\n')}\n`);
+  // The quiet room sorts first: its receivers' unused sender slots must not name the busy room's senders.
+  writeFileSync(path.join(logs, 'AAAAAAAAAAAA.jsonl'), `${other.join('\n')}\n`);
+  writeFileSync(path.join(logs, 'BBBBBBBBBBBB.jsonl'), `${lines.join('\n')}\n`);
   return { file: logs, messages: 36 };
 }
 

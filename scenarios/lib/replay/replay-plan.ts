@@ -42,8 +42,10 @@ export class ReplayLayout implements RoomLayout {
     return i < this.chatters ? this.script.senderSlot[i]! : -1;
   }
 
+  /** -1 past the room's own senders: rooms differ in senders, trackers are sized for the largest. */
   senderOf(room: number, slot: number): number {
-    return this.script.rooms[room]!.firstSender + slot;
+    const r = this.script.rooms[room]!;
+    return slot < r.senders ? r.firstSender + slot : -1;
   }
 
   userIdOf(i: number): string {
