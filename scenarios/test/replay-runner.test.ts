@@ -125,6 +125,17 @@ function assertFaithful(r: RunResult, e: Expectation, output: string): void {
 }
 
 describe('replay runner', () => {
+  it('refuses, before starting anything, a log whose every line is malformed, naming the reasons (exit 2)', async (t) => {
+    const dir = tempDir(t);
+    const file = path.join(dir, 'junk.jsonl');
+    writeFileSync(file, 'hello\n{"type":"MESSAGE","payload":{"Type":"MESSAGE"}}\n[]\n');
+    const { finished } = runBench(['--replay', file], 30_000);
+    const { code, output } = await finished;
+    assert.equal(code, 2, output);
+    assert.match(output, /no line of the log is a chat log record \(1 not JSON, 1 no sender, 1 not a record object; e\.g\. junk:1: not JSON/);
+    assert.doesNotMatch(output, /chatstorm started/, 'no server was started for it');
+  });
+
   it('replays a crafted log at --speed 1 and --speed 10: each message once, on schedule, moderation replayed, nothing lost, recorded text never sent', async (t) => {
     const dir = tempDir(t);
     const server = await startServer(path.join(dir, 'data'));
