@@ -93,7 +93,7 @@ interface Expectation {
   disconnects: number;
 }
 
-function assertFaithful(r: RunResult, e: Expectation, output: string): void {
+function assertFaithful(r: RunResult, e: Expectation, output: string, resultFile: string): void {
   const replay = r.replay;
   assert.ok(replay, 'the result has a replay section');
   assert.equal(replay.recordedMessages, e.messages);
@@ -122,6 +122,13 @@ function assertFaithful(r: RunResult, e: Expectation, output: string): void {
   }
   assert.ok(r.passed, JSON.stringify(r.thresholds));
   assert.match(output, /drift +p50 [\d.]+ +p99 [\d.]+ +max/);
+  // The run's page charts each room's recorded and sent rate, a point per bucket.
+  const page = readFileSync(resultFile.replace(/\.json$/, '.html'), 'utf8');
+  for (const series of ['recorded', 'sent']) {
+    const lines = [...page.matchAll(new RegExp(`<polyline data-series="${series}"[^>]* points="([^"]*)"`, 'g'))];
+    assert.equal(lines.length, replay.rooms.length, `a ${series} line per room`);
+    lines.forEach((m, k) => assert.equal(m[1]!.split(' ').length, replay.rooms[k]!.recordedPerSecond.length));
+  }
 }
 
 describe('replay runner', () => {
@@ -160,7 +167,7 @@ describe('replay runner', () => {
       const { code, output } = await finished;
       assert.equal(code, 0, output);
       const r = readResult(out);
-      assertFaithful(r, { messages, deletes: 2, disconnects: 2 }, output);
+      assertFaithful(r, { messages, deletes: 2, disconnects: 2 }, output, out);
       assert.equal(r.replay!.speed, Number(speed));
       assert.equal(r.replay!.malformed, 2);
       assert.deepEqual(r.replay!.malformedReasons, { 'not JSON': 1, 'no sender': 1 });
@@ -257,7 +264,7 @@ describe('replay runner', () => {
       const { code, output } = await finished;
       assert.equal(code, 0, output);
       const r = readResult(out);
-      assertFaithful(r, { messages: 12, deletes: 2, disconnects: 1 }, output);
+      assertFaithful(r, { messages: 12, deletes: 2, disconnects: 1 }, output, out);
       assert.equal(r.replay!.malformed, 0);
       assert.deepEqual(
         r.replay!.rooms.map((x) => [x.name, x.senders, x.audience]),
