@@ -9,6 +9,10 @@ import { parseLogTime, parseReplayLog, ReplayLogError } from '../lib/replay/repl
 import { ReplayLayout } from '../lib/replay/replay-plan.ts';
 import { buildReplayScript, messagesOf, RECORDED_ATTRIBUTE_BYTES, scheduledAt } from '../lib/replay/replay-script.ts';
 import { ROLE_CHATTER, ROLE_MODERATOR, ROLE_VIEWER } from '../lib/schedule.ts';
+import { resolveProfile } from '../lib/profile.ts';
+import { PROFILES } from '../profiles/index.ts';
+import { parseCli, UsageError } from '../runner/args.ts';
+import { validateProfile } from '../runner/profile-schema.ts';
 import { readReplayLog } from '../runner/replay/read-replay-log.ts';
 import { tempDir } from './support/processes.ts';
 
@@ -195,5 +199,23 @@ describe('reading logs where IVS Chat delivers them', () => {
     assert.deepEqual(log.malformed, { 'not JSON': 1 }, 'a corrupt object is one malformed line, not the end of the run');
     assert.deepEqual(readReplayLog(path.join(dir, 'QQQQQQQQQQQQ.jsonl'), 'given').map((s) => s.room), ['given']);
     assert.throws(() => readReplayLog(path.join(dir, 'missing')), /no such file/);
+  });
+});
+
+describe('replay options', () => {
+  it('--replay and its flags become the profile’s replay field, with --viewers as the audience', () => {
+    const cli = parseCli(['--replay', 'logs/', '--speed', '10', '--viewers', '5000', '--keep-content', '--room', 'abc']);
+    assert.equal(cli.profile, 'replay');
+    assert.deepEqual(cli.overrides, { replay: { path: 'logs/', speed: 10, viewers: 5000, keepContent: true, room: 'abc' } });
+    assert.deepEqual(parseCli(['--replay', 'x.jsonl', '--viewers-per-room', '40']).overrides, { replay: { path: 'x.jsonl', speed: 1, viewersPerRoom: 40 } });
+    assert.throws(() => parseCli(['--speed', '10']), UsageError, '--speed alone means nothing');
+    assert.throws(() => parseCli(['--replay', 'x', '--speed', '0']), /--speed 0/);
+  });
+
+  it('a profile can name a log, and a bad replay field is refused by name', () => {
+    const p = validateProfile(resolveProfile(PROFILES.smoke!, { replay: { path: 'launch/', speed: 10 } }));
+    assert.deepEqual(p.replay, { path: 'launch/', speed: 10 });
+    assert.throws(() => validateProfile(resolveProfile(PROFILES.smoke!, { replay: { path: 'launch/', speed: -1 } })), /replay\.speed/);
+    assert.throws(() => validateProfile(resolveProfile(PROFILES.smoke!, { replay: { path: 'launch/', speed: 1, colour: 'red' } })), /replay/);
   });
 });

@@ -151,9 +151,14 @@ describe('replay runner', () => {
     // Every room the runner creates is attached to a logging configuration, so what the server
     // actually received is on disk to be checked.
     const logging = await api<{ arn: string }>(server.url, 'CreateLoggingConfiguration', { destinationConfiguration: { s3: { bucketName: 'seen' } } });
-    for (const speed of ['1', '10']) {
-      const out = path.join(dir, `speed-${speed}.json`);
-      const { finished } = runBench(['--url', server.url, '--replay', file, '--speed', speed, '--viewers-per-room', '6', '--workers', '1', '--out', out], 90_000);
+    for (const [speed, keep] of [
+      ['1', false],
+      ['10', false],
+      ['10', true],
+    ] as const) {
+      const out = path.join(dir, `speed-${speed}-${keep}.json`);
+      const flags = keep ? ['--keep-content'] : [];
+      const { finished } = runBench(['--url', server.url, '--replay', file, '--speed', speed, '--viewers-per-room', '6', '--workers', '1', '--out', out, ...flags], 90_000);
       const attached = new Set<string>();
       const rooms = await until('the replay’s two rooms', async () => {
         const list = await api<{ rooms: { arn: string; id: string; name: string }[] }>(server.url, 'ListRooms', {});
@@ -175,10 +180,17 @@ describe('replay runner', () => {
       assert.match(output, /malformed 2 \(1 not JSON, 1 no sender\)/);
 
       const seen = rooms.flatMap((room) => readFileSync(path.join(dir, 'data', 'logs', 's3', 'seen', `${room.id}.jsonl`), 'utf8').split('\n').filter(Boolean));
-      assert.ok(!seen.some((line) => line.includes(SECRET)), 'no recorded text, attribute value or reason reached the server');
       const sent = seen.map((line) => JSON.parse(line) as { type: string; payload: { Content?: string; Attributes?: Record<string, string>; EventName?: string } });
       const contents = sent.filter((x) => x.type === 'MESSAGE').map((x) => x.payload);
       assert.equal(contents.length, messages);
+      if (keep) {
+        // Asked for: the recorded words, as recorded.
+        const recorded = new Set(Array.from({ length: messages }, (_, k) => `${SECRET} number ${k} 😀`));
+        assert.ok(contents.every((p) => recorded.has(p.Content!)), 'every message carried its recorded text');
+        assert.ok(sent.some((x) => x.payload.EventName === 'app:poll' && x.payload.Attributes?.question === SECRET));
+        continue;
+      }
+      assert.ok(!seen.some((line) => line.includes(SECRET)), 'no recorded text, attribute value or reason reached the server');
       for (const p of contents) {
         // The recorded k had 1 or 2 digits; the anonymised attribute says how many by its length.
         const digits = p.Attributes!.emote!.length - `${SECRET} `.length;
