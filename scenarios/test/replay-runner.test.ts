@@ -267,11 +267,20 @@ describe('replay runner', () => {
     assert.equal(await recorderExit, 0, recorderOutput);
     assert.match(recorderOutput, /recorded \w+: 12 messages, 4 events in 1 session/);
 
+    // The recorder saw what the logging configuration logged, frame for frame.
+    const payloads = (file: string) =>
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.stringify((JSON.parse(line) as { payload: unknown }).payload));
+    assert.deepEqual(payloads(recordedFile), payloads(path.join(logDir, `${room.id}.jsonl`)));
+
     for (const [source, speed] of [
+      [logDir, '1'],
       [logDir, '10'],
       [recordedFile, '1'],
     ] as const) {
-      const out = path.join(dir, `replay-${speed}.json`);
+      const out = path.join(dir, `replay-${speed}-${path.basename(source)}.json`);
       const { finished } = runBench(['--url', server.url, '--replay', source, '--speed', speed, '--viewers', '5', '--workers', '1', '--out', out], 90_000);
       const { code, output } = await finished;
       assert.equal(code, 0, output);
