@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 // Babel first, which took 8-16 s per `k6 run` for a 70 KB bundle on the development machine
 // (`k6 inspect`); the same bundle as CommonJS starts in 0.1 s. Today's k6 reads ES modules natively.
 
-export const PROFILES = ['smoke', 'fanout', 'soak', 'churn', 'moderation', 'capacity', 'mixed'] as const;
+export const PROFILES = ['smoke', 'fanout', 'soak', 'churn', 'moderation', 'capacity', 'mixed', 'replay'] as const;
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const HERE = fileURLToPath(new URL('./', import.meta.url));
 

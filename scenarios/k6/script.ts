@@ -5,11 +5,13 @@ import { LagProbe } from '../lib/lag-probe.ts';
 import { resolveProfile, setField, type ProfileInput } from '../lib/profile.ts';
 import type { RoomRef } from '../lib/ports.ts';
 import { formatSummary } from '../lib/results.ts';
+import { ReplayPlan } from '../lib/replay/replay-plan.ts';
 import { Plan } from '../lib/schedule.ts';
 import { Swarm } from '../lib/swarm.ts';
 import { K6ControlPlane } from './k6-control-plane.ts';
 import { K6DeliveryLog, K6Metrics } from './k6-metrics.ts';
 import { K6Transport } from './k6-transport.ts';
+import { loadK6Replay } from './k6-replay.ts';
 import { DEFAULT_LAG_BOUND, DEFAULT_VIEWERS_PER_VU, k6Options, k6Thresholds, vusFor } from './options.ts';
 import { buildK6Result, type K6SummaryData } from './summary.ts';
 
@@ -19,6 +21,8 @@ import { buildK6Result, type K6SummaryData } from './summary.ts';
 //                     in front of the same server); the control plane stays on CHATSTORM_URL
 //   CHATSTORM_SET     profile overrides, "viewers=5000;duration=2m;churn.leavePerSecond=0.05"
 //   VIEWERS_PER_VU    how many viewers one VU holds (default DEFAULT_VIEWERS_PER_VU)
+//   CHATSTORM_REPLAY  a recorded chat log to replay (see k6-replay.ts), e.g. with
+//                     CHATSTORM_SET="replay.speed=10;replay.viewersPerRoom=500"
 //   CHATSTORM_OUT     results file (default <scenario>-k6-<time>.json in the working directory:
 //                     k6 does not create missing directories for handleSummary's files)
 //   CHATSTORM_LAG_BOUND  a VU whose event-loop lag p99 exceeds this makes the run generator-bound
@@ -38,8 +42,11 @@ export function createScript(input: ProfileInput) {
     const eq = pair.indexOf('=');
     if (eq > 0) setField(overrides, pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
   }
-  const profile = resolveProfile(input, overrides);
-  const plan = new Plan(profile);
+  // A replay reads its log here, in the init context (k6's open() works nowhere else); every VU
+  // derives the same script from it and plays its own slice of the senders.
+  const replay = loadK6Replay(resolveProfile(input, overrides));
+  const profile = replay ? replay.profile : resolveProfile(input, overrides);
+  const plan = replay ? new ReplayPlan(profile, replay.script) : new Plan(profile);
   const base = (__ENV.CHATSTORM_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
   const wsUrl = __ENV.CHATSTORM_WS_URL || `${base.replace(/^http/, 'ws')}/`;
   const viewersPerVu = Number(__ENV.VIEWERS_PER_VU ?? DEFAULT_VIEWERS_PER_VU);
@@ -89,7 +96,8 @@ export function createScript(input: ProfileInput) {
       control,
       metrics,
       log: new K6DeliveryLog(),
-      tickMs: 50,
+      ...(replay ? { replay: replay.script } : {}),
+      tickMs: replay ? 10 : 50,
       maxConnecting: 100,
       closeTimeoutMs: CLOSE_TIMEOUT_MS,
     });

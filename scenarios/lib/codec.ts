@@ -74,6 +74,18 @@ export function encodeSendMessage(content: string, a: SendAttributes): string {
   );
 }
 
+/**
+ * A replayed message: recorded content (already a JSON string literal) and recorded attributes
+ * (already `,"k":"v"…`) after the harness's own, which stay first so the receive fast path reads them.
+ */
+export function encodeReplayMessage(contentJson: string, a: SendAttributes, attributesJson: string): string {
+  const gap = a.gapFrom ? `"g":"${a.gapFrom}",` : '';
+  return (
+    `{"Action":"SEND_MESSAGE","RequestId":"m${a.seq}","Content":${contentJson},` +
+    `"Attributes":{${gap}"t":"${a.sendTime.toFixed(3)}","s":"${a.sender}","n":"${a.seq}"${attributesJson}}}`
+  );
+}
+
 export function encodeDeleteMessage(requestId: string, id: string, reason: string): string {
   return JSON.stringify({ Action: 'DELETE_MESSAGE', RequestId: requestId, Id: id, Reason: reason });
 }

@@ -40,6 +40,10 @@ export abstract class JsonControlPlane implements ControlPlane {
     await this.call('DisconnectUser', { roomIdentifier: roomArn, userId, reason });
   }
 
+  async sendEvent(roomArn: string, eventName: string, attributes: Record<string, string>): Promise<void> {
+    await this.call('SendEvent', { roomIdentifier: roomArn, eventName, ...(Object.keys(attributes).length ? { attributes } : {}) });
+  }
+
   async deleteRoom(roomArn: string): Promise<void> {
     await this.call('DeleteRoom', { identifier: roomArn });
   }

@@ -58,6 +58,8 @@ export interface ControlPlane {
   deleteMessage(roomArn: string, id: string, reason: string): Promise<void>;
   disconnectUser(roomArn: string, userId: string, reason: string): Promise<void>;
   deleteRoom(roomArn: string): Promise<void>;
+  /** SendEvent (replays of recorded custom events). */
+  sendEvent?(roomArn: string, eventName: string, attributes: Record<string, string>): Promise<void>;
 }
 
 /** A control-plane call that failed; `status` 0 when no HTTP answer came back. */

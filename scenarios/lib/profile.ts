@@ -39,6 +39,22 @@ export interface CapacityPolicy {
   stopOnBreak: boolean;
 }
 
+/** Replays a recorded chat log (IVS Chat logging records) as the load: see scenarios/README.md. */
+export interface ReplayPolicy {
+  /** A file, a directory of files, .gz S3 objects or a CloudWatch Logs export. */
+  path: string;
+  /** Recorded times are divided by this (10 = ten times faster). */
+  speed: number;
+  /** Send the recorded text and attribute values; by default random text of the same shape. */
+  keepContent?: boolean;
+  /** Audience (viewers who only read) across all rooms, split by each room's recorded senders... */
+  viewers?: number;
+  /** ...or this many in every room. Default 10 per room. */
+  viewersPerRoom?: number;
+  /** The room a single file belongs to, when its name does not say. */
+  room?: string;
+}
+
 export interface Profile {
   name: string;
   description: string;
@@ -68,6 +84,7 @@ export interface Profile {
   settle: string;
   /** Expressions such as "p99 < 50ms", "loss == 0", "errors < 0.1%". */
   thresholds: string[];
+  replay?: ReplayPolicy;
 }
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends (infer U)[] ? U[] : T[K] extends object ? DeepPartial<T[K]> : T[K] };

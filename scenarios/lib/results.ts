@@ -1,4 +1,5 @@
 import type { Profile } from './profile.ts';
+import { formatReplay, type ReplayResult } from './replay/replay-fidelity.ts';
 
 // The results file: one shape for both engines, documented in scenarios/README.md. Other tools
 // read it, so fields are only ever added, never renamed.
@@ -170,6 +171,8 @@ export interface RunResult {
   steps?: StepResult[];
   capacity?: { lastGoodStep: number | null; lastGoodViewers: number | null; breakingStep: number | null; reason: string };
   timeline: TimelinePoint[];
+  /** Runs that replayed a recorded log (--replay): what was replayed and how faithfully. */
+  replay?: ReplayResult;
   thresholds: ThresholdVerdict[];
   /** With --audit; a failed audit fails the run. */
   audit?: AuditResult;
@@ -262,6 +265,7 @@ export function formatSummary(r: RunResult): string {
     }
   }
   if (r.capacity) lines.push(`  capacity      ${r.capacity.reason}`);
+  if (r.replay) lines.push(...formatReplay(r.replay));
   for (const w of g.warnings) lines.push(`  WARNING       ${w}`);
   if (r.audit) {
     const a = r.audit;

@@ -11,7 +11,20 @@ export const ROLE_MODERATOR = 2;
 
 const GOLDEN = 0.6180339887498949;
 
-export class Layout {
+/** Who is where: what the viewers, the ledger and the swarm ask of a layout (replay has its own). */
+export interface RoomLayout {
+  readonly rooms: number;
+  readonly viewers: number;
+  readonly chatters: number;
+  readonly moderators: number;
+  roleOf(i: number): number;
+  roomOf(i: number): number;
+  slotOf(i: number): number;
+  senderOf(room: number, slot: number): number;
+  userIdOf(i: number): string;
+}
+
+export class Layout implements RoomLayout {
   readonly rooms: number;
   readonly viewers: number;
   readonly chattersPerRoom: number;
@@ -66,7 +79,7 @@ export type Phase = 'ramp' | 'steady' | 'drain' | 'done';
 
 export class Plan {
   readonly profile: Profile;
-  readonly layout: Layout;
+  readonly layout: RoomLayout;
   readonly durationMs: number;
   readonly rampUpMs: number;
   readonly drainMs: number;
@@ -75,9 +88,9 @@ export class Plan {
   readonly endMs: number;
   readonly storms: { atMs: number; leave: number }[];
 
-  constructor(profile: Profile) {
+  constructor(profile: Profile, layout: RoomLayout = new Layout(profile)) {
     this.profile = profile;
-    this.layout = new Layout(profile);
+    this.layout = layout;
     this.durationMs = parseDurationMs(profile.duration);
     this.rampUpMs = parseDurationMs(profile.rampUp);
     this.drainMs = parseDurationMs(profile.drain);

@@ -2,6 +2,8 @@ import { filler, type MessageScan } from './codec.ts';
 import { parseDurationMs } from './duration.ts';
 import type { Clock, ControlPlane, DeliveryLog, MetricsSink, RoomRef, Ticker, Transport } from './ports.ts';
 import { ControlPlaneError } from './ports.ts';
+import { ReplayDriver } from './replay/replay-driver.ts';
+import type { ReplayScript } from './replay/replay-script.ts';
 import { ROLE_CHATTER, ROLE_MODERATOR, type Plan } from './schedule.ts';
 import { Viewer } from './viewer.ts';
 
@@ -24,6 +26,8 @@ export interface SwarmOptions {
   metrics: MetricsSink;
   log: DeliveryLog;
   random?: () => number;
+  /** A recorded log to replay instead of the profile's synthetic chat and moderation. */
+  replay?: ReplayScript;
   tickMs?: number;
   /** Handshakes (token + upgrade) in flight at once, per slice. */
   maxConnecting?: number;
@@ -47,6 +51,7 @@ export class Swarm {
   readonly content: string;
   readonly sendPeriodMs: number;
   readonly reconnectDelayMs: number;
+  readonly replay: ReplayDriver | undefined;
   private readonly rejoinDelayMs: number;
   connected = 0;
   connecting = 0;
@@ -89,6 +94,7 @@ export class Swarm {
       if (v.role === ROLE_CHATTER) this.chatters.push(v);
       if (v.role === ROLE_MODERATOR) this.moderators.push(v);
     }
+    this.replay = o.replay ? new ReplayDriver(this, o.replay, this.chatters, this.moderators) : undefined;
     this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
   }
 
@@ -156,6 +162,10 @@ export class Swarm {
     this.admit(t, now, dt);
     if (phase === 'drain') return;
     this.churn(t, now, dt);
+    if (this.replay) {
+      this.replay.tick(t, now);
+      return;
+    }
     for (const c of this.chatters) if (c.isOpen) c.sendIfDue(now);
     for (const m of this.moderators) if (m.isOpen) m.moderate(dt);
   }

@@ -3,6 +3,7 @@ import {
   DISCONNECT_USER_EVENT,
   encodeDeleteMessage,
   encodeDisconnectUser,
+  encodeReplayMessage,
   encodeSendMessage,
   messageIdAt,
   parseFrame,
@@ -190,15 +191,15 @@ export class Viewer implements SocketEvents {
     const s = this.swarm;
     const scan = s.scan;
     if (scanMessage(data, scan) >= 0) {
-      if (this.moderator) this.rememberId(messageIdAt(data, scan));
+      if (this.moderator) this.rememberId(messageIdAt(data, scan), scan.sender, scan.seq);
       this.received(scan.sender, scan.seq, scan.sendTime);
       return;
     }
     const frame = parseFrame(typeof data === 'string' ? data : s.transport.text(data));
     if (!frame) return;
     if (frame.Type === 'MESSAGE') {
-      if (this.moderator) this.rememberId(frame.Id);
       const a = readSendAttributes(frame.Attributes);
+      if (this.moderator) this.rememberId(frame.Id, a?.sender ?? -1, a?.seq ?? 0);
       if (a) this.received(a.sender, a.seq, a.sendTime, a.gapFrom);
     } else if (frame.Type === 'EVENT') {
       if (this.moderator && frame.RequestId) this.actionResolved(frame.RequestId, SEND_ACKED);
@@ -320,6 +321,18 @@ export class Viewer implements SocketEvents {
     return true;
   }
 
+  /** A replayed message, sent when its recorded moment comes; `seq` goes on from the last one. */
+  sendScripted(contentJson: string, attributesJson: string, now: number): void {
+    const c = this.chatter!;
+    const s = this.swarm;
+    const seq = ++c.seq;
+    this.socket!.send(encodeReplayMessage(contentJson, { sendTime: now, sender: this.index, seq, gapFrom: c.gapFrom }, attributesJson));
+    c.gapFrom = 0;
+    c.pending.push(seq, now);
+    s.log.sent(this.index, seq, now);
+    s.metrics.sent(this.room);
+  }
+
   private resolve(seq: number, outcome: number, now: number): void {
     const pending = this.chatter!.pending;
     for (let k = 0; k < pending.length; k += 2) {
@@ -350,7 +363,8 @@ export class Viewer implements SocketEvents {
 
   // ---- moderating ----------------------------------------------------------------------------
 
-  private rememberId(id: string): void {
+  private rememberId(id: string, sender: number, seq: number): void {
+    this.swarm.replay?.saw(sender, seq, id);
     const ids = this.moderator!.recentIds;
     ids.push(id);
     if (ids.length > RECENT_IDS) ids.shift();
@@ -382,15 +396,19 @@ export class Viewer implements SocketEvents {
     this.swarm.log.moderated?.(this.room, tag, outcome);
   }
 
-  private moderationAction(action: 'delete_message' | 'disconnect_user', target: string): void {
+  moderationAction(
+    action: 'delete_message' | 'disconnect_user',
+    target: string,
+    viaHttp = this.swarm.random() < this.swarm.plan.profile.moderation.httpShare,
+    why = REASON,
+  ): void {
     const s = this.swarm;
     const m = this.moderator!;
-    const viaHttp = s.random() < s.plan.profile.moderation.httpShare;
     s.metrics.moderation(action, viaHttp ? 'http' : 'websocket');
     // One moderator per room, so the tag names the action within its room; it rides in the Reason
     // (HTTP events carry no RequestId) so the chat-log audit can find each action's event.
     const tag = `${action === 'delete_message' ? 'd' : 'x'}${++m.requests}`;
-    const reason = `${REASON} ${tag}`;
+    const reason = `${why} ${tag}`;
     if (!viaHttp) {
       m.pending.push(tag);
       this.socket!.send(

@@ -28,6 +28,11 @@ export const USAGE = `Usage: npm run bench -- [options]
   --workers N           worker threads holding viewers (default: the cores left to the generator)
   --transport ws|raw    WebSocket client: ws (default) or a bare-socket client that reads batched
                         frames ~3x cheaper (ws:// targets only)
+  --replay PATH         replay a recorded chat log (IVS Chat logging records: a file, a directory, .gz
+                        S3 objects, a CloudWatch Logs export) as the load; see scenarios/README.md
+    --speed X           recorded times divided by X (default 1)   --keep-content (default: anonymised)
+    --viewers N         audience across all rooms   --viewers-per-room N (default 10)
+    --room ID           the room of a single file whose name does not say
   --no-pin              do not pin server and generator to separate cores
   --no-progress         no live line
   --list                list the profiles
@@ -98,6 +103,11 @@ export function parseCli(argv: string[]): CliOptions {
     workers: { type: 'string' },
     transport: { type: 'string' },
     'no-pin': { type: 'boolean' },
+    replay: { type: 'string' },
+    speed: { type: 'string' },
+    'viewers-per-room': { type: 'string' },
+    'keep-content': { type: 'boolean' },
+    room: { type: 'string' },
     'no-progress': { type: 'boolean' },
     list: { type: 'boolean' },
     help: { type: 'boolean' },
@@ -129,10 +139,12 @@ export function parseCli(argv: string[]): CliOptions {
     setField(overrides, entry.slice(0, eq).trim(), entry.slice(eq + 1));
   }
 
+  applyReplayFlags(values, overrides, read);
+
   const url = read('url', z.url({ protocol: /^(https?|wss?)$/ }));
   const wsUrl = read('ws-url', z.url({ protocol: /^wss?$/, error: 'a ws:// or wss:// URL' }));
   return {
-    profile: (values.profile as string | undefined) ?? 'fanout',
+    profile: (values.profile as string | undefined) ?? (values.replay !== undefined ? 'replay' : 'fanout'),
     ...(url ? { url } : {}),
     ...(wsUrl ? { wsUrl } : {}),
     ...(values['aws-region'] ? { awsRegion: read('aws-region', z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1'))! } : {}),
@@ -149,4 +161,32 @@ export function parseCli(argv: string[]): CliOptions {
     list: Boolean(values.list),
     help: Boolean(values.help),
   };
+}
+
+/** --replay and its options become the profile's `replay` field; with it, --viewers is the audience. */
+function applyReplayFlags(
+  values: Record<string, unknown>,
+  overrides: Record<string, unknown>,
+  read: <T>(flag: string, schema: z.ZodType<T>) => T | undefined,
+): void {
+  const speed = read('speed', z.coerce.number().positive().max(10_000));
+  const perRoom = read('viewers-per-room', z.coerce.number().int().nonnegative());
+  const room = read('room', z.string().min(1).max(128));
+  const keep = values['keep-content'] === true;
+  if (values.replay === undefined) {
+    if (speed !== undefined || perRoom !== undefined || room !== undefined || keep) {
+      throw new UsageError('--speed, --viewers-per-room, --keep-content and --room go with --replay PATH');
+    }
+    return;
+  }
+  const replay: Record<string, unknown> = { ...((overrides.replay as Record<string, unknown> | undefined) ?? {}), path: values.replay };
+  replay.speed = speed ?? replay.speed ?? 1;
+  if (perRoom !== undefined) replay.viewersPerRoom = perRoom;
+  if (room !== undefined) replay.room = room;
+  if (keep) replay.keepContent = true;
+  if (overrides.viewers !== undefined) {
+    replay.viewers = overrides.viewers;
+    delete overrides.viewers;
+  }
+  overrides.replay = replay;
 }

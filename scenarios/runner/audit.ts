@@ -4,7 +4,7 @@ import { ChatLogAudit, type ViewerFigures } from '../lib/chat-log-audit.ts';
 import type { DeliveryLedger } from '../lib/delivery-ledger.ts';
 import type { RoomRef } from '../lib/ports.ts';
 import type { AuditResult } from '../lib/results.ts';
-import type { Layout } from '../lib/schedule.ts';
+import { ROLE_CHATTER, type RoomLayout } from '../lib/schedule.ts';
 
 // --audit, the file side: where the server's chat log of this run is, when it is complete, and
 // reading it room by room into the pure check (lib/chat-log-audit.ts).
@@ -74,7 +74,7 @@ export interface AuditInput {
   target: AuditTarget;
   bucket: string;
   rooms: readonly RoomRef[];
-  layout: Layout;
+  layout: RoomLayout;
   ledger: DeliveryLedger;
   moderations: readonly (readonly [number, string, number])[];
   viewers: ViewerFigures;
@@ -89,17 +89,13 @@ export async function auditChatLog(i: AuditInput): Promise<AuditResult> {
   } catch (error) {
     notes.push(`the chat log may be incomplete: ${(error as Error).message}`);
   }
+  // Who chats where, from the layout's own answer per viewer (a replay's rooms have uneven senders).
   const { layout } = i;
+  const senders: number[][] = i.rooms.map(() => []);
+  for (let v = 0; v < layout.chatters; v++) if (layout.roleOf(v) === ROLE_CHATTER) senders[layout.roomOf(v)]?.push(v);
   const audit = new ChatLogAudit({
     rooms: i.rooms.length,
-    sendersOf: (room) => {
-      const senders: number[] = [];
-      for (let slot = 0; slot < layout.chattersPerRoom; slot++) {
-        const sender = layout.senderOf(room, slot);
-        if (sender < layout.chatters) senders.push(sender);
-      }
-      return senders;
-    },
+    sendersOf: (room) => senders[room] ?? [],
     sendsOf: (sender) => i.ledger.sendsOf(sender),
     moderations: i.moderations,
   });

@@ -8,6 +8,7 @@ import {
   DisconnectUserCommand,
   IvschatClient,
   IvschatServiceException,
+  SendEventCommand,
 } from '@aws-sdk/client-ivschat';
 import { ControlPlaneError, type ControlPlane, type RoomRef, type TokenRequest } from '../lib/ports.ts';
 
@@ -77,6 +78,11 @@ export class AwsControlPlane implements ControlPlane {
 
   async disconnectUser(roomArn: string, userId: string, reason: string): Promise<void> {
     await this.call('DisconnectUser', () => this.client.send(new DisconnectUserCommand({ roomIdentifier: roomArn, userId, reason })));
+  }
+
+  async sendEvent(roomArn: string, eventName: string, attributes: Record<string, string>): Promise<void> {
+    const input = { roomIdentifier: roomArn, eventName, ...(Object.keys(attributes).length ? { attributes } : {}) };
+    await this.call('SendEvent', () => this.client.send(new SendEventCommand(input)));
   }
 
   async deleteRoom(roomArn: string): Promise<void> {

@@ -6,11 +6,13 @@ import { ControlPlaneError } from '../lib/ports.ts';
 import { resolveProfile } from '../lib/profile.ts';
 import { formatSummary } from '../lib/results.ts';
 import { DEFAULT_PROFILE, PROFILES } from '../profiles/index.ts';
+import REPLAY_PROFILE from '../profiles/replay.ts';
 import { parseCli, USAGE, UsageError, type CliOptions } from './args.ts';
 import { resolveLogsDir, waitForQuietLog, type AuditTarget } from './audit.ts';
 import { planPinning, pinSelf } from './cpu-pinning.ts';
 import { startEmbeddedServer, type EmbeddedServer } from './embedded-server.ts';
 import { validateProfile } from './profile-schema.ts';
+import { loadReplay, type LoadedReplay } from './replay/load-replay.ts';
 import { defaultResultPath, writeResult } from './report.ts';
 import { runScenario, type Target } from './run.ts';
 
@@ -44,12 +46,13 @@ async function main(): Promise<number> {
     for (const p of Object.values(PROFILES)) process.stdout.write(`${p.name.padEnd(11)} ${p.description}\n`);
     return 0;
   }
-  const input = PROFILES[cli.profile ?? DEFAULT_PROFILE];
+  const input = cli.profile === 'replay' ? REPLAY_PROFILE : PROFILES[cli.profile ?? DEFAULT_PROFILE];
   if (!input) {
     say(`unknown profile "${cli.profile}" (known: ${Object.keys(PROFILES).join(', ')})`);
     return 2;
   }
   let profile;
+  let replay: LoadedReplay | undefined;
   try {
     profile = resolveProfile(input, cli.overrides);
     if (cli.thresholds) profile.thresholds = cli.thresholds;
@@ -57,6 +60,10 @@ async function main(): Promise<number> {
       profile.connectRate = AWS_TOKEN_RATE;
     }
     profile = validateProfile(profile);
+    if (profile.replay) {
+      replay = loadReplay(profile);
+      profile = replay.profile;
+    }
   } catch (error) {
     say((error as Error).message);
     return 2;
@@ -150,7 +157,8 @@ async function main(): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   const total = parseDurationMs(profile.duration) + parseDurationMs(profile.drain);
-  say(
+  if (replay) say(replaySummary(replay, target.roomRateCap));
+  else say(
     `running ${profile.name}: ${profile.viewers} viewers, ${profile.rooms} room(s), ${profile.chattersPerRoom} chatter(s)/room at ${profile.rate} msg/s, ` +
       `about ${formatDuration(total)}`,
   );
@@ -165,6 +173,7 @@ async function main(): Promise<number> {
       signal: abort.signal,
       log: say,
       ...(audit ? { audit } : {}),
+      ...(replay ? { replay } : {}),
     });
     const file = cli.out ?? defaultResultPath(profile.name, new Date(result.startedAt));
     const charts = writeResult(file, result);
@@ -189,6 +198,20 @@ function refuseAudit(cli: CliOptions): string | undefined {
   if (!cli.url && cli.auditLogDir) return '--audit-log-dir is for --url targets: the embedded server’s log is read from its own data dir';
   if (cli.auditLogDir && !existsSync(cli.auditLogDir)) return `--audit-log-dir ${cli.auditLogDir}: no such directory`;
   return undefined;
+}
+
+function replaySummary(r: LoadedReplay, roomRateCap: number): string {
+  const s = r.script;
+  const peak = Math.max(0, ...s.rooms.map((room) => room.peakPerSecond));
+  const lines = [
+    `replaying ${r.source} at ${s.speed}x: ${s.rooms.length} room(s), ${s.senders} sender(s), ${s.stats.recordedMessages} messages, ` +
+      `${s.actions.length} moderation action(s)/event(s), ${s.audience} viewer(s) in the audience, about ${formatDuration(s.spanMs)} ` +
+      `(${s.keepContent ? 'recorded content' : 'anonymised content'})`,
+  ];
+  const bad = Object.entries(r.log.malformed);
+  if (bad.length) lines.push(`warning: ${bad.map(([k, n]) => `${n} ${k}`).join(', ')} line(s) skipped (e.g. ${r.log.examples.join('; ')})`);
+  if (peak > roomRateCap) lines.push(`warning: the busiest room sends ${peak} messages/s at this speed, above the room limit of ${roomRateCap}: expect ERROR 429`);
+  return lines.join('\n');
 }
 
 main().then(

@@ -1,4 +1,5 @@
 import type { RunResult, TimelinePoint } from '../lib/results.ts';
+import { replayCharts } from './replay/replay-charts.ts';
 
 // The run as a page a person can look at: the headline figures and the timeline as line charts.
 // Plain SVG written here rather than a charting library: the file must open offline, from a CI
@@ -141,6 +142,7 @@ svg{width:100%;height:auto;font-size:11px;fill:#6b7280} .key{font-weight:400;mar
 <table>${rows.map(([k, v]) => `<tr><td>${escape(k)}</td><td>${escape(v)}</td></tr>`).join('')}</table>
 <ul>${thresholds}</ul>
 ${charts.map((chart) => lineChart(chart, result.timeline)).join('\n')}
+${result.replay ? replayCharts(result.replay, lineChart) : ''}
 </body></html>
 `;
 }

@@ -67,6 +67,16 @@ export const ProfileSchema = z.strictObject({
       { message: 'a threshold such as "p99 < 50ms", "loss == 0", "errors < 0.1%"' },
     ),
   ),
+  replay: z
+    .strictObject({
+      path: z.string().min(1),
+      speed: z.number().positive().max(10_000),
+      keepContent: z.boolean().optional(),
+      viewers: z.number().int().nonnegative().optional(),
+      viewersPerRoom: z.number().int().nonnegative().optional(),
+      room: z.string().min(1).max(128).optional(),
+    })
+    .optional(),
 }) satisfies z.ZodType<Profile>;
 
 export function validateProfile(profile: Profile): Profile {

@@ -2,6 +2,8 @@ import { formatDuration, parseDurationMs } from '../lib/duration.ts';
 import type { Profile } from '../lib/profile.ts';
 import type { RoomRef } from '../lib/ports.ts';
 import type { RunResult, TimelinePoint } from '../lib/results.ts';
+import { ReplayFidelity } from '../lib/replay/replay-fidelity.ts';
+import { ReplayPlan } from '../lib/replay/replay-plan.ts';
 import { Plan } from '../lib/schedule.ts';
 import { percentilesOf, RunAggregate } from './aggregate.ts';
 import { auditBucket, auditChatLog, type AuditTarget } from './audit.ts';
@@ -12,6 +14,7 @@ import { Progress } from './progress.ts';
 import { buildResult } from './report.ts';
 import { scrapeServer, serverUsage, type ServerSample } from './server-scrape.ts';
 import { startTsWorker } from './ts-worker.ts';
+import type { LoadedReplay } from './replay/load-replay.ts';
 import type { MainToWorker, WorkerInit, WorkerToMain } from './worker-messages.ts';
 
 // One run: rooms are created, worker threads hold the audience, the main thread folds their
@@ -45,6 +48,8 @@ export interface RunOptions {
   log?: (line: string) => void;
   /** --audit: the rooms log to a destination of their own, checked against the run once it is complete. */
   audit?: AuditTarget;
+  /** A recorded log to replay (the profile is then `replay.profile`). */
+  replay?: LoadedReplay;
 }
 
 const now = () => performance.timeOrigin + performance.now();
@@ -81,7 +86,7 @@ function liveLine(t: number, plan: Plan, a: RunAggregate, seconds: number, cpu: 
 }
 
 export async function runScenario(o: RunOptions): Promise<RunResult> {
-  const plan = new Plan(o.profile);
+  const plan = o.replay ? new ReplayPlan(o.profile, o.replay.script) : new Plan(o.profile);
   const log = o.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const reportMs = o.reportMs ?? 1000;
   const metrics = new LoadMetrics(o.profile.name);
@@ -106,6 +111,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     const workerCount = Math.max(1, Math.min(o.workers, o.profile.viewers));
     // Set once every worker has loaded (see below); reports only come after that.
     let aggregate!: RunAggregate;
+    let fidelity: ReplayFidelity | undefined;
     const timeline: TimelinePoint[] = [];
     let peakViewers = 0;
     let finals = 0;
@@ -120,6 +126,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         control: o.target.control,
         reportMs,
         transport: o.transport ?? 'ws',
+        ...(o.replay ? { replay: o.replay.script } : {}),
       };
       return startTsWorker(new URL('./worker.ts', import.meta.url), { workerData: init });
     });
@@ -145,6 +152,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
             return;
           }
           aggregate.add(r, now());
+          fidelity?.add(r.sends);
           metrics.add(r.counters);
           metrics.latency.add(r.latency);
           metrics.handshake.add(r.handshake);
@@ -193,6 +201,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     const startAt = now() + 100;
     const startedAt = new Date(startAt);
     aggregate = new RunAggregate(plan, startAt);
+    if (o.replay) fidelity = new ReplayFidelity(o.replay.script, startAt);
     for (const w of workers) w.postMessage({ type: 'start', startAt } satisfies MainToWorker);
 
     // When the load phase ended: on plan, or earlier (Ctrl-C, a broken capacity step).
@@ -323,6 +332,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       result.passed &&= audit.passed;
       if (!audit.passed) result.verdict = 'failed';
     }
+    if (fidelity && o.replay) result.replay = fidelity.result(o.replay.log, o.replay.source, plan.roomRateLimit(o.target.roomRateCap));
     return result;
   } finally {
     progress.done();

@@ -1,4 +1,5 @@
 import type { Profile } from '../lib/profile.ts';
+import type { ReplayScript } from '../lib/replay/replay-script.ts';
 import type { RoomRef } from '../lib/ports.ts';
 import type { ConnectionSummary } from '../lib/receive-tracker.ts';
 import type { ControlPlaneConfig } from './control-plane.ts';
@@ -15,6 +16,7 @@ export interface WorkerInit {
   control: ControlPlaneConfig;
   reportMs: number;
   transport: 'ws' | 'raw';
+  replay?: ReplayScript;
 }
 
 export interface WorkerReport {

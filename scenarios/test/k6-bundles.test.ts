@@ -20,7 +20,7 @@ describe('k6 scripts', () => {
   it('type-check against @types/k6 and bundle into scripts that import k6 modules only', async (t) => {
     const { files, problems } = await checkK6(tempDir(t));
     assert.deepEqual(problems, []);
-    assert.equal(files.length, 14);
+    assert.equal(files.length, 16);
   });
 
   it('recognizes what a bundle imports and exports', () => {
