@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import type { Redis } from 'ioredis';
 import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import { ArnFormat } from './arn.ts';
 import { ChatLog } from './chat-logging/chat-log.ts';
@@ -17,7 +18,13 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { MessageReviewer } from './review/review-message.ts';
 import { LiveRooms } from './rooms/live-rooms.ts';
 import { RoomLabels } from './rooms/room-labels.ts';
+import { FleetConnections } from './messaging/connection-quota.ts';
+import { createRedisClient, redisReady } from './redis/redis-client.ts';
+import { RedisHealth } from './redis/redis-health.ts';
+import { SharedTokenBuckets } from './redis/shared-token-bucket.ts';
 import { EmbeddedStore } from './store/embedded-store.ts';
+import { RedisStore } from './store/redis-store.ts';
+import type { Store } from './store/store.ts';
 import { writeHealths } from './store/write-health.ts';
 import { TokenBucket } from './token-bucket.ts';
 import { ChatTokenCipher } from './tokens/chat-token.ts';
@@ -55,7 +62,8 @@ export async function startServer(config: ChatstormConfig, log: Logger = createL
   const tokens = await ChatTokenCipher.load(config.dataDir, config.tokenKey, config.tokenKeyFile);
   metrics.tokenKeys.set(1 + tokens.keys.previous.length);
   const health = writeHealths(metrics, log);
-  const store = await EmbeddedStore.open(config.dataDir, { persistUsedTokens: config.persistUsedTokens, health });
+  const redis = config.redisUrl === undefined ? undefined : await openRedis(config.redisUrl, metrics, log);
+  const store: Store = redis ? new RedisStore(redis.client, redis.health) : await EmbeddedStore.open(config.dataDir, { persistUsedTokens: config.persistUsedTokens, health });
   const arns = new ArnFormat(config.region, config.accountId);
   const app = uws.App();
   const rooms = new LiveRooms(store, (arn) => arns.idOf(arn, 'logging-configuration'), new RoomLabels(metrics, config.metricsRoomLabels));
@@ -70,13 +78,18 @@ export async function startServer(config: ChatstormConfig, log: Logger = createL
     arns,
     chatLog: new ChatLog(config.dataDir, metrics, health.chat_log),
     reviewer: new MessageReviewer(config.reviewTimeoutMs, metrics),
-    apiQuotas: new ApiQuotas(config.limits.apiQuotas),
+    apiQuotas: new ApiQuotas(config.limits.apiQuotas, redis?.buckets),
     deleteMessageBudget: new TokenBucket(DELETE_MESSAGE_RATE),
     connections: { count: 0 },
+    fleetConnections: redis?.connections,
+    sharedBuckets: redis?.buckets,
   };
   const sessions = new SessionExpiry(ctx);
 
-  metrics.probes.rooms = () => store.countRooms();
+  // While the store is unreachable (Redis away) /metrics still answers, with the last count known:
+  // that is when its other series matter most.
+  let roomCount = 0;
+  metrics.probes.rooms = () => store.countRooms().then((count) => (roomCount = count), () => roomCount);
   metrics.probes.activeRooms = () => rooms.activeRoomCount();
   const backpressure = new BackpressureMonitor(rooms, config.maxBackpressureBytes);
   metrics.probes.bufferedBytes = () => backpressure.bufferedBytes;
@@ -115,10 +128,37 @@ export async function startServer(config: ChatstormConfig, log: Logger = createL
       await ctx.fanout.close();
       await ctx.chatLog.close();
       await store.close();
+      if (redis) await closeRedis(redis);
       log.info('chatstorm stopped');
     })());
 
   return { url, port, metricsUrl, ctx, close, reloadTokenKeys: () => reloadTokenKeys(ctx) };
+}
+
+interface RedisServices {
+  client: Redis;
+  health: RedisHealth;
+  buckets: SharedTokenBuckets;
+  connections: FleetConnections;
+}
+
+/** A node does not start without its Redis (it could serve nothing); once started it outlives Redis outages. */
+async function openRedis(url: string, metrics: Metrics, log: Logger): Promise<RedisServices> {
+  const client = createRedisClient(url, log, 'chatstorm-store');
+  try {
+    await redisReady(client, url);
+  } catch (error) {
+    client.disconnect();
+    throw error;
+  }
+  const health = new RedisHealth(metrics, log);
+  return { client, health, buckets: new SharedTokenBuckets(client, health), connections: new FleetConnections(client, health) };
+}
+
+async function closeRedis(redis: RedisServices): Promise<void> {
+  await redis.connections.close();
+  if (redis.client.status === 'ready') await redis.client.quit().catch(() => undefined);
+  redis.client.disconnect();
 }
 
 function serveMetrics(app: TemplatedApp, metrics: Metrics): void {
@@ -127,10 +167,17 @@ function serveMetrics(app: TemplatedApp, metrics: Metrics): void {
     res.onAborted(() => {
       aborted = true;
     });
-    void metrics.registry.metrics().then((text) => {
-      if (aborted) return;
-      res.cork(() => res.writeHeader('content-type', metrics.registry.contentType).end(text));
-    });
+    metrics.registry.metrics().then(
+      (text) => {
+        if (aborted) return;
+        res.cork(() => res.writeHeader('content-type', metrics.registry.contentType).end(text));
+      },
+      (error: unknown) => {
+        // A failed collection answers 500 rather than leave the scraper waiting.
+        if (aborted) return;
+        res.cork(() => res.writeStatus('500 Internal Server Error').end(`cannot collect metrics: ${(error as Error).message}\n`));
+      },
+    );
   });
 }
 
