@@ -13,6 +13,7 @@ import {
   TagResourceCommand,
   ThrottlingException,
 } from '@aws-sdk/client-ivschat';
+import { ConfigError, loadConfig } from '../src/config.ts';
 import { createRoom, createToken } from './support/chat.ts';
 import { expectApiError } from './support/control-plane.ts';
 import { RawChatSocket } from './support/raw-socket.ts';
@@ -56,6 +57,17 @@ async function eventually(what: string, attempt: () => Promise<boolean>, ms = 15
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+it('--redis-url takes a redis:// or rediss:// URL and names the option when given anything else', () => {
+  assert.equal(loadConfig(['--redis-url', 'redis://127.0.0.1:6379'], {}).redisUrl, 'redis://127.0.0.1:6379');
+  assert.equal(loadConfig([], { CHATSTORM_REDIS_URL: 'rediss://user:pw@cache:6380/2' }).redisUrl, 'rediss://user:pw@cache:6380/2');
+  assert.equal(loadConfig([], {}).redisUrl, undefined, 'no Redis: the embedded store');
+  assert.throws(() => loadConfig(['--redis-url', '127.0.0.1:6379'], {}), (error: unknown) => {
+    assert.ok(error instanceof ConfigError);
+    assert.match(error.message, /--redis-url \/ CHATSTORM_REDIS_URL: a Redis URL such as redis:\/\/127\.0\.0\.1:6379/);
+    return true;
+  });
+});
 
 describe('many chatstorm nodes on one Redis', { skip: missing }, () => {
   let redis: TestRedis;
