@@ -13,7 +13,10 @@ import {
   TagResourceCommand,
   ThrottlingException,
 } from '@aws-sdk/client-ivschat';
+import { Redis } from 'ioredis';
 import { ConfigError, loadConfig } from '../src/config.ts';
+import { FleetConnections } from '../src/messaging/connection-quota.ts';
+import { RedisHealth } from '../src/redis/redis-health.ts';
 import { createRoom, createToken } from './support/chat.ts';
 import { expectApiError } from './support/control-plane.ts';
 import { RawChatSocket } from './support/raw-socket.ts';
@@ -215,6 +218,20 @@ describe('many chatstorm nodes on one Redis', { skip: missing }, () => {
       return true;
     });
     onB.close();
+  });
+
+  it("a crashed node's connections stop counting against the fleet once it has not reported for the expiry", async () => {
+    const clients = [new Redis(redis.url), new Redis(redis.url)];
+    after(() => clients.forEach((client) => client.disconnect()));
+    const options = { prefix: `crash-${Date.now()}:`, expiryMs: 500, reportIntervalMs: 100 };
+    const crashed = new FleetConnections(clients[0]!, new RedisHealth(undefined, undefined), options);
+    const survivor = new FleetConnections(clients[1]!, new RedisHealth(undefined, undefined), options);
+    assert.equal(await crashed.reserve(2), true);
+    assert.equal(await crashed.reserve(2), true);
+    assert.equal(await survivor.reserve(2), false, 'the fleet is full while the other node reports');
+    crashed.stopReporting();
+    await eventually("the survivor gets a place once the crashed node's count expired", () => survivor.reserve(2), 10_000);
+    await survivor.close();
   });
 
   it('while Redis is away store calls fail with 500 and local chat goes on; all works again when it returns, without a restart', async () => {

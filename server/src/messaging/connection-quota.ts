@@ -57,14 +57,19 @@ export class FleetConnections {
   /** Connections this node holds: open ones plus reservations of handshakes under way. */
   private held = 0;
 
+  private readonly prefix: string;
+  private readonly expiryMs: number;
+
   constructor(
     redis: Redis,
     private readonly health: RedisHealth,
-    private readonly prefix = 'chatstorm:',
+    options: { prefix?: string; expiryMs?: number; reportIntervalMs?: number } = {},
   ) {
+    this.prefix = options.prefix ?? 'chatstorm:';
+    this.expiryMs = options.expiryMs ?? NODE_EXPIRY_MS;
     redis.defineCommand('chatstormReportConnections', { numberOfKeys: 2, lua: REPORT_SCRIPT });
     this.redis = redis as WithReport;
-    this.timer = setInterval(() => void this.report(0).catch(() => undefined), REPORT_INTERVAL_MS);
+    this.timer = setInterval(() => void this.report(0).catch(() => undefined), options.reportIntervalMs ?? REPORT_INTERVAL_MS);
     this.timer.unref();
   }
 
@@ -86,9 +91,14 @@ export class FleetConnections {
     void this.report(0).catch(() => undefined);
   }
 
+  /** Stops reporting, as a crashed node does (its count then expires). */
+  stopReporting(): void {
+    clearInterval(this.timer);
+  }
+
   /** Forgets this node's count at once (a clean shutdown), rather than after NODE_EXPIRY_MS. */
   async close(): Promise<void> {
-    clearInterval(this.timer);
+    this.stopReporting();
     await this.redis
       .multi()
       .hdel(`${this.prefix}connections`, this.node)
@@ -104,7 +114,7 @@ export class FleetConnections {
         `${this.prefix}connection-nodes`,
         this.node,
         this.held,
-        NODE_EXPIRY_MS,
+        this.expiryMs,
         limit,
       );
       return written === 1;
