@@ -17,6 +17,8 @@ import { Redis } from 'ioredis';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { FleetConnections } from '../src/messaging/connection-quota.ts';
 import { RedisHealth } from '../src/redis/redis-health.ts';
+import type { Room } from '../src/rooms/room.ts';
+import { RedisStore } from '../src/store/redis-store.ts';
 import { createRoom, createToken } from './support/chat.ts';
 import { expectApiError } from './support/control-plane.ts';
 import { RawChatSocket } from './support/raw-socket.ts';
@@ -218,6 +220,33 @@ describe('many chatstorm nodes on one Redis', { skip: missing }, () => {
       return true;
     });
     onB.close();
+  });
+
+  it('a room deleted on one node is not brought back by an update that read it before the delete', async () => {
+    const clients = [new Redis(redis.url), new Redis(redis.url)];
+    after(() => clients.forEach((client) => client.disconnect()));
+    // Two nodes' stores, driven directly to force the interleaving: read on one, delete on the other, then write.
+    const [updater, deleter] = clients.map((client) => new RedisStore(client, new RedisHealth(undefined, undefined), `tombstone-${Date.now()}:`));
+    const room: Room = {
+      arn: 'arn:aws:ivschat:us-east-1:123456789012:room/RaCeDrOoM001',
+      id: 'RaCeDrOoM001',
+      name: 'raced',
+      createTime: new Date().toISOString(),
+      updateTime: new Date().toISOString(),
+      maximumMessageRatePerSecond: 10,
+      maximumMessageLength: 500,
+      messageReviewHandler: { uri: '', fallbackResult: 'ALLOW' },
+      tags: {},
+      loggingConfigurationIdentifiers: [],
+    };
+    await updater!.putRoom(room);
+    const read = (await updater!.getRoom(room.id))!;
+    assert.equal(read.name, 'raced');
+    assert.equal(await deleter!.deleteRoom(room.id), true);
+    await updater!.putRoom({ ...read, name: 'renamed' });
+    assert.equal(await deleter!.getRoom(room.id), undefined, 'the deleted room stays deleted');
+    assert.equal(await updater!.countRooms(), 0);
+    assert.deepEqual(await updater!.listRooms(), []);
   });
 
   it("a crashed node's connections stop counting against the fleet once it has not reported for the expiry", async () => {

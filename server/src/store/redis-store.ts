@@ -11,10 +11,30 @@ import type { Store } from './store.ts';
 const TOKEN_CLOCK_SKEW_MARGIN_MS = 60_000;
 /** Records fetched per MGET when listing: one large reply would stall Redis for every other node. */
 const LIST_BATCH = 1_000;
+/**
+ * How long a deleted id stays deleted for writes: longer than any read-modify-write (UpdateRoom,
+ * TagResource) takes between its read and its write. Ids are never reused.
+ */
+const TOMBSTONE_MS = 10 * 60_000;
+
+/**
+ * Writes a record unless it was deleted meanwhile: an UpdateRoom on one node that read the room
+ * before a DeleteRoom on another must not bring it back. It then counts as done before the delete.
+ * KEYS: record, index, tombstone; ARGV: id, JSON.
+ */
+const PUT_SCRIPT = `
+if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[1])
+return 1
+`;
+
+type WithPut = Redis & { chatstormPutRecord(record: string, index: string, tombstone: string, id: string, json: string): Promise<number> };
 
 interface Collection {
-  /** The key of one record is `${record}${id}`. */
+  /** The key of one record is `${record}${id}`; of its tombstone once deleted, `${deleted}${id}`. */
   record: string;
+  deleted: string;
   /** A set of every id, for listing and counting without a SCAN. */
   index: string;
 }
@@ -23,8 +43,8 @@ interface Collection {
  * The store of a fleet: every record lives in Redis and nothing is cached here, so what one node
  * writes, every node reads next (a node holds no state another could contradict). Tags live inside
  * their room or logging configuration record, as in the embedded store. Each record is one JSON
- * string beside an index set; writes are MULTI transactions so the record and its index move
- * together. ListRooms' order and pages are made by the caller (control-plane/resources.ts
+ * string beside an index set; writes are atomic (a script, or MULTI) so the record and its index
+ * move together. ListRooms' order and pages are made by the caller (control-plane/resources.ts
  * paginate), so the index needs no order.
  *
  * A failed command (Redis away) rejects with RedisUnavailableError, counted and logged by
@@ -35,15 +55,22 @@ export class RedisStore implements Store {
   private readonly rooms: Collection;
   private readonly loggingConfigurations: Collection;
   private readonly tokenPrefix: string;
+  private readonly redis: WithPut;
 
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly health: RedisHealth,
     prefix = 'chatstorm:',
     private readonly now: () => number = Date.now,
   ) {
-    this.rooms = { record: `${prefix}room:`, index: `${prefix}rooms` };
-    this.loggingConfigurations = { record: `${prefix}logging-configuration:`, index: `${prefix}logging-configurations` };
+    redis.defineCommand('chatstormPutRecord', { numberOfKeys: 3, lua: PUT_SCRIPT });
+    this.redis = redis as WithPut;
+    this.rooms = { record: `${prefix}room:`, deleted: `${prefix}deleted-room:`, index: `${prefix}rooms` };
+    this.loggingConfigurations = {
+      record: `${prefix}logging-configuration:`,
+      deleted: `${prefix}deleted-logging-configuration:`,
+      index: `${prefix}logging-configurations`,
+    };
     this.tokenPrefix = `${prefix}used-token:`;
   }
 
@@ -111,11 +138,15 @@ export class RedisStore implements Store {
   }
 
   private async put(collection: Collection, id: string, record: object): Promise<void> {
-    await this.transaction(this.redis.multi().set(`${collection.record}${id}`, JSON.stringify(record)).sadd(collection.index, id));
+    await this.command('store', () =>
+      this.redis.chatstormPutRecord(`${collection.record}${id}`, collection.index, `${collection.deleted}${id}`, id, JSON.stringify(record)),
+    );
   }
 
   private async delete(collection: Collection, id: string): Promise<boolean> {
-    const [deleted] = await this.transaction(this.redis.multi().del(`${collection.record}${id}`).srem(collection.index, id));
+    const [deleted] = await this.transaction(
+      this.redis.multi().del(`${collection.record}${id}`).srem(collection.index, id).set(`${collection.deleted}${id}`, '1', 'PX', TOMBSTONE_MS),
+    );
     return deleted === 1;
   }
 
