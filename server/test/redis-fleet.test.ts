@@ -226,7 +226,8 @@ describe('many chatstorm nodes on one Redis', { skip: missing }, () => {
     const clients = [new Redis(redis.url), new Redis(redis.url)];
     after(() => clients.forEach((client) => client.disconnect()));
     // Two nodes' stores, driven directly to force the interleaving: read on one, delete on the other, then write.
-    const [updater, deleter] = clients.map((client) => new RedisStore(client, new RedisHealth(undefined, undefined), `tombstone-${Date.now()}:`));
+    const prefix = `tombstone-${Date.now()}:`;
+    const [updater, deleter] = clients.map((client) => new RedisStore(client, new RedisHealth(undefined, undefined), prefix));
     const room: Room = {
       arn: 'arn:aws:ivschat:us-east-1:123456789012:room/RaCeDrOoM001',
       id: 'RaCeDrOoM001',
@@ -306,4 +307,21 @@ describe('many chatstorm nodes on one Redis', { skip: missing }, () => {
     sender.close();
     watcher.close();
   });
+});
+
+it('a node that cannot reach its Redis says which one, without the password', async () => {
+  const { redisReady, createRedisClient } = await import('../src/redis/redis-client.ts');
+  const { createLogger } = await import('../src/log.ts');
+  // Port 1 on loopback: nothing listens there, the connection is refused at once.
+  const url = 'redis://app:s3cret@127.0.0.1:1';
+  const client = createRedisClient(url, createLogger('silent'));
+  try {
+    await assert.rejects(redisReady(client, url, 500), (error: Error) => {
+      assert.match(error.message, /Redis at redis:\/\/app:\*\*\*@127\.0\.0\.1:1 is not reachable after 0\.5 s \(.*ECONNREFUSED/);
+      assert.doesNotMatch(error.message, /s3cret/);
+      return true;
+    });
+  } finally {
+    client.disconnect();
+  }
 });

@@ -31,11 +31,11 @@ export async function sendMessage(
     );
   }
   // With --redis-url a room's senders sit on any node, so its rate is one bucket in Redis: one
-  // script call per message, the only Redis round trip of SEND_MESSAGE. Without, no await at all.
-  let allowed = takeShared(ctx.sharedBuckets, `room:${room.id}`, settings.maximumMessageRatePerSecond, () =>
-    room.tryTakeMessage(Date.now()),
-  );
-  if (typeof allowed !== 'boolean') allowed = await allowed;
+  // script call per message, the only Redis round trip of SEND_MESSAGE. Without, no await and no
+  // allocation, as before.
+  const allowed = ctx.sharedBuckets
+    ? await takeShared(ctx.sharedBuckets, `room:${room.id}`, settings.maximumMessageRatePerSecond, () => room.tryTakeMessage(Date.now()))
+    : room.tryTakeMessage(Date.now());
   if (!allowed) {
     ctx.metrics.rateLimited.labels('room_message_rate').inc();
     return new ChatError(
