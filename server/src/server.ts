@@ -1,5 +1,4 @@
 import { createRequire } from 'node:module';
-import type { Redis } from 'ioredis';
 import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import { ArnFormat } from './arn.ts';
 import { ChatLog } from './chat-logging/chat-log.ts';
@@ -18,12 +17,8 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { MessageReviewer } from './review/review-message.ts';
 import { LiveRooms } from './rooms/live-rooms.ts';
 import { RoomLabels } from './rooms/room-labels.ts';
-import { FleetConnections } from './messaging/connection-quota.ts';
-import { createRedisClient, redisReady } from './redis/redis-client.ts';
-import { RedisHealth } from './redis/redis-health.ts';
-import { SharedTokenBuckets } from './redis/shared-token-bucket.ts';
+import { openRedisServices } from './redis/redis-services.ts';
 import { EmbeddedStore } from './store/embedded-store.ts';
-import { RedisStore } from './store/redis-store.ts';
 import type { Store } from './store/store.ts';
 import { writeHealths } from './store/write-health.ts';
 import { TokenBucket } from './token-bucket.ts';
@@ -62,8 +57,8 @@ export async function startServer(config: ChatstormConfig, log: Logger = createL
   const tokens = await ChatTokenCipher.load(config.dataDir, config.tokenKey, config.tokenKeyFile);
   metrics.tokenKeys.set(1 + tokens.keys.previous.length);
   const health = writeHealths(metrics, log);
-  const redis = config.redisUrl === undefined ? undefined : await openRedis(config.redisUrl, metrics, log);
-  const store: Store = redis ? new RedisStore(redis.client, redis.health) : await EmbeddedStore.open(config.dataDir, { persistUsedTokens: config.persistUsedTokens, health });
+  const redis = config.redisUrl === undefined ? undefined : await openRedisServices(config.redisUrl, metrics, log);
+  const store: Store = redis?.store ?? (await EmbeddedStore.open(config.dataDir, { persistUsedTokens: config.persistUsedTokens, health }));
   const arns = new ArnFormat(config.region, config.accountId);
   const app = uws.App();
   const rooms = new LiveRooms(store, (arn) => arns.idOf(arn, 'logging-configuration'), new RoomLabels(metrics, config.metricsRoomLabels));
@@ -128,37 +123,11 @@ export async function startServer(config: ChatstormConfig, log: Logger = createL
       await ctx.fanout.close();
       await ctx.chatLog.close();
       await store.close();
-      if (redis) await closeRedis(redis);
+      await redis?.close();
       log.info('chatstorm stopped');
     })());
 
   return { url, port, metricsUrl, ctx, close, reloadTokenKeys: () => reloadTokenKeys(ctx) };
-}
-
-interface RedisServices {
-  client: Redis;
-  health: RedisHealth;
-  buckets: SharedTokenBuckets;
-  connections: FleetConnections;
-}
-
-/** A node does not start without its Redis (it could serve nothing); once started it outlives Redis outages. */
-async function openRedis(url: string, metrics: Metrics, log: Logger): Promise<RedisServices> {
-  const client = createRedisClient(url, log, 'chatstorm-store');
-  try {
-    await redisReady(client, url);
-  } catch (error) {
-    client.disconnect();
-    throw error;
-  }
-  const health = new RedisHealth(metrics, log);
-  return { client, health, buckets: new SharedTokenBuckets(client, health), connections: new FleetConnections(client, health) };
-}
-
-async function closeRedis(redis: RedisServices): Promise<void> {
-  await redis.connections.close();
-  if (redis.client.status === 'ready') await redis.client.quit().catch(() => undefined);
-  redis.client.disconnect();
 }
 
 function serveMetrics(app: TemplatedApp, metrics: Metrics): void {
