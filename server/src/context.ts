@@ -4,7 +4,9 @@ import type { ChatLog } from './chat-logging/chat-log.ts';
 import type { ChatstormConfig } from './config.ts';
 import type { ApiQuotas } from './control-plane/api-quotas.ts';
 import type { Fanout } from './fanout/fanout.ts';
+import type { FleetConnections } from './messaging/connection-quota.ts';
 import type { Metrics } from './metrics.ts';
+import type { SharedTokenBuckets } from './redis/shared-token-bucket.ts';
 import type { MessageReviewer } from './review/review-message.ts';
 import type { LiveRooms } from './rooms/live-rooms.ts';
 import type { Store } from './store/store.ts';
@@ -28,4 +30,8 @@ export interface Context {
   readonly deleteMessageBudget: TokenBucket;
   /** Open WebSocket connections on this node, for the concurrent-connections quota. */
   readonly connections: { count: number };
+  /** With --redis-url: the concurrent-connections quota across every node. */
+  readonly fleetConnections: FleetConnections | undefined;
+  /** With --redis-url: the room rates and request quotas as buckets shared by every node. */
+  readonly sharedBuckets: SharedTokenBuckets | undefined;
 }

@@ -54,6 +54,14 @@ export type SlowConsumerAction = (typeof SLOW_CONSUMER_ACTIONS)[number];
 export const STORAGE_FILES = ['store', 'token_log', 'chat_log'] as const;
 export type StorageFile = (typeof STORAGE_FILES)[number];
 
+/**
+ * What a failed Redis command was for (with --redis-url): the store (500), a token record (the
+ * handshake refused with 500), or a fleet-wide quota or the connection count (the node's own limit
+ * applied instead, see README "Many nodes on Redis").
+ */
+export const REDIS_USES = ['store', 'token', 'quota', 'connection_quota'] as const;
+export type RedisUse = (typeof REDIS_USES)[number];
+
 /** Why --auth sigv4 refused an API request; each maps to one AWS error type (control-plane/verify-signature.ts). */
 export const AUTH_REFUSAL_REASONS = [
   'missing_authentication',
@@ -318,6 +326,12 @@ export function createMetrics(options: { uwsFallback: boolean; version: string }
       labelNames: ['file'] as const,
       registers: [registry],
     }),
+    redisErrors: new Counter({
+      name: 'chatstorm_redis_errors_total',
+      help: 'Redis commands that failed (Redis away, timed out or refusing), by what they were for.',
+      labelNames: ['use'] as const,
+      registers: [registry],
+    }),
   };
 
   m.buildInfo.labels(options.version, process.version).set(1);
@@ -340,6 +354,7 @@ export function createMetrics(options: { uwsFallback: boolean; version: string }
   for (const reason of HTTP_BODY_REFUSALS) m.httpBodiesRefused.labels(reason).inc(0);
   for (const action of SLOW_CONSUMER_ACTIONS) m.slowConsumers.labels(action).inc(0);
   for (const file of STORAGE_FILES) m.storageWriteErrors.labels(file).inc(0);
+  for (const use of REDIS_USES) m.redisErrors.labels(use).inc(0);
   for (const reason of AUTH_REFUSAL_REASONS) m.apiAuthRefusals.labels(reason).inc(0);
   for (const outcome of RELOAD_OUTCOMES) m.tokenKeyReloads.labels(outcome).inc(0);
   return m;

@@ -17,7 +17,9 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { MessageReviewer } from './review/review-message.ts';
 import { LiveRooms } from './rooms/live-rooms.ts';
 import { RoomLabels } from './rooms/room-labels.ts';
+import { openRedisServices } from './redis/redis-services.ts';
 import { EmbeddedStore } from './store/embedded-store.ts';
+import type { Store } from './store/store.ts';
 import { writeHealths } from './store/write-health.ts';
 import { TokenBucket } from './token-bucket.ts';
 import { ChatTokenCipher } from './tokens/chat-token.ts';
@@ -55,7 +57,8 @@ export async function startServer(config: ChatstormConfig, log: Logger = createL
   const tokens = await ChatTokenCipher.load(config.dataDir, config.tokenKey, config.tokenKeyFile);
   metrics.tokenKeys.set(1 + tokens.keys.previous.length);
   const health = writeHealths(metrics, log);
-  const store = await EmbeddedStore.open(config.dataDir, { persistUsedTokens: config.persistUsedTokens, health });
+  const redis = config.redisUrl === undefined ? undefined : await openRedisServices(config.redisUrl, metrics, log);
+  const store: Store = redis?.store ?? (await EmbeddedStore.open(config.dataDir, { persistUsedTokens: config.persistUsedTokens, health }));
   const arns = new ArnFormat(config.region, config.accountId);
   const app = uws.App();
   const rooms = new LiveRooms(store, (arn) => arns.idOf(arn, 'logging-configuration'), new RoomLabels(metrics, config.metricsRoomLabels));
@@ -70,13 +73,18 @@ export async function startServer(config: ChatstormConfig, log: Logger = createL
     arns,
     chatLog: new ChatLog(config.dataDir, metrics, health.chat_log),
     reviewer: new MessageReviewer(config.reviewTimeoutMs, metrics),
-    apiQuotas: new ApiQuotas(config.limits.apiQuotas),
+    apiQuotas: new ApiQuotas(config.limits.apiQuotas, redis?.buckets),
     deleteMessageBudget: new TokenBucket(DELETE_MESSAGE_RATE),
     connections: { count: 0 },
+    fleetConnections: redis?.connections,
+    sharedBuckets: redis?.buckets,
   };
   const sessions = new SessionExpiry(ctx);
 
-  metrics.probes.rooms = () => store.countRooms();
+  // While the store is unreachable (Redis away) /metrics still answers, with the last count known:
+  // that is when its other series matter most.
+  let roomCount = 0;
+  metrics.probes.rooms = () => store.countRooms().then((count) => (roomCount = count), () => roomCount);
   metrics.probes.activeRooms = () => rooms.activeRoomCount();
   const backpressure = new BackpressureMonitor(rooms, config.maxBackpressureBytes);
   metrics.probes.bufferedBytes = () => backpressure.bufferedBytes;
@@ -115,6 +123,7 @@ export async function startServer(config: ChatstormConfig, log: Logger = createL
       await ctx.fanout.close();
       await ctx.chatLog.close();
       await store.close();
+      await redis?.close();
       log.info('chatstorm stopped');
     })());
 
@@ -127,10 +136,17 @@ function serveMetrics(app: TemplatedApp, metrics: Metrics): void {
     res.onAborted(() => {
       aborted = true;
     });
-    void metrics.registry.metrics().then((text) => {
-      if (aborted) return;
-      res.cork(() => res.writeHeader('content-type', metrics.registry.contentType).end(text));
-    });
+    metrics.registry.metrics().then(
+      (text) => {
+        if (aborted) return;
+        res.cork(() => res.writeHeader('content-type', metrics.registry.contentType).end(text));
+      },
+      (error: unknown) => {
+        // A failed collection answers 500 rather than leave the scraper waiting.
+        if (aborted) return;
+        res.cork(() => res.writeStatus('500 Internal Server Error').end(`cannot collect metrics: ${(error as Error).message}\n`));
+      },
+    );
   });
 }
 

@@ -1,3 +1,4 @@
+import { takeShared, type SharedTokenBuckets } from '../redis/shared-token-bucket.ts';
 import { TokenBucket } from '../token-bucket.ts';
 import type { OperationName } from './operation.ts';
 
@@ -23,18 +24,27 @@ export const API_QUOTAS: Record<OperationName, number> = {
 };
 
 /**
- * The real service's request quotas, enforced per node (one node is one account's view). Off with
- * --bench or --api-quotas off, for load tests that mint far more than 200 tokens a second.
+ * The real service's request quotas (the fleet is one account). With --redis-url every node takes
+ * from one bucket per operation in Redis; without, from its own. Off with --bench or
+ * --api-quotas off, for load tests that mint far more than 200 tokens a second.
  */
 export class ApiQuotas {
   private readonly buckets = new Map<OperationName, TokenBucket>();
 
-  constructor(readonly enabled: boolean) {}
+  constructor(
+    readonly enabled: boolean,
+    private readonly shared?: SharedTokenBuckets,
+  ) {}
 
   /** True when the call may proceed. */
-  take(operation: OperationName, now = Date.now()): boolean {
+  take(operation: OperationName): boolean | Promise<boolean> {
     if (!this.enabled) return true;
     const rate = API_QUOTAS[operation];
+    return takeShared(this.shared, `api:${operation}`, rate, () => this.takeLocal(operation, rate));
+  }
+
+  private takeLocal(operation: OperationName, rate: number): boolean {
+    const now = Date.now();
     let bucket = this.buckets.get(operation);
     if (!bucket) this.buckets.set(operation, (bucket = new TokenBucket(rate, now)));
     return bucket.take(rate, now);

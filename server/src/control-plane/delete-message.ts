@@ -19,7 +19,7 @@ export const deleteMessage = defineOperation({
   resourceId: (input) => input.roomIdentifier,
   async handle(ctx, input) {
     const room = await findRoom(ctx, input.roomIdentifier);
-    if (!takeDeleteMessageBudget(ctx)) {
+    if (!(await takeDeleteMessageBudget(ctx))) {
       throw apiErrors.throttled(room.id, DELETE_MESSAGE_RATE, `DeleteMessage rate of ${DELETE_MESSAGE_RATE} per second (all rooms) is exceeded`);
     }
     const event = deleteMessageEvent(input.id, input.reason, '');

@@ -134,7 +134,7 @@ function handleApiRequest(
       const parsed = (operation.input as z.ZodType).safeParse({ ...parseJsonBody(raw), ...found.params });
       if (!parsed.success) throw validationErrorOf(parsed.error);
       // Charged only once the input is valid: the ThrottlingException's resourceId comes from it.
-      if (!ctx.apiQuotas.take(operation.name)) {
+      if (!(await ctx.apiQuotas.take(operation.name))) {
         ctx.metrics.rateLimited.labels('api_quota').inc();
         throw apiErrors.throttled(operation.resourceId?.(parsed.data) ?? '', API_QUOTAS[operation.name], `Rate exceeded for ${operation.name}`);
       }

@@ -24,7 +24,7 @@ export async function deleteMessage(
     return new ChatError(403, 'The token does not grant the DELETE_MESSAGE capability');
   }
   if (!ID_PATTERN.test(request.id)) return new ChatError(400, 'Id must be a message id: 12 characters [a-zA-Z0-9]');
-  if (!takeDeleteMessageBudget(ctx)) {
+  if (!(await takeDeleteMessageBudget(ctx))) {
     return new ChatError(429, `DeleteMessage rate of ${DELETE_MESSAGE_RATE} per second (all rooms) is exceeded`);
   }
   const { frame } = deleteMessageEvent(request.id, request.reason, request.requestId);

@@ -65,7 +65,17 @@ export function handleUpgrade(ctx: Context, res: HttpResponse, req: HttpRequest,
     refuse(STATUS.unauthorized, 'expired_token', 'The chat token has expired');
     return;
   }
+  const fleet = ctx.fleetConnections;
+  let reserved = false;
   void (async () => {
+    // The fleet's count is checked before the token is spent, as this node's is above.
+    if (fleet) {
+      if (!(await fleet.reserve(ctx.config.limits.maxConnections))) {
+        refuse(STATUS.tooMany, 'connection_limit', `The limit of ${ctx.config.limits.maxConnections} concurrent connections is reached`);
+        return;
+      }
+      reserved = true;
+    }
     const room = await ctx.rooms.acquire(claims.roomId);
     if (!room) {
       refuse(STATUS.notFound, 'room_not_found', 'The room of this chat token does not exist');
@@ -79,6 +89,8 @@ export function handleUpgrade(ctx: Context, res: HttpResponse, req: HttpRequest,
       finish('aborted');
       return;
     }
+    // From here the reservation belongs to the socket, released at its close (websocket.ts).
+    reserved = false;
     const connection: Connection = {
       room,
       userId: claims.userId,
@@ -95,7 +107,11 @@ export function handleUpgrade(ctx: Context, res: HttpResponse, req: HttpRequest,
     finish('accepted');
     ctx.metrics.tokensUsed.inc();
     res.cork(() => res.upgrade(connection, key, token, extensions, context));
-  })().catch((error: unknown) => {
+  })()
+    .finally(() => {
+      if (reserved) fleet?.release();
+    })
+    .catch((error: unknown) => {
     // A used-token record that cannot be written refuses the handshake rather than accept a token
     // that could be replayed after a restart; that failure is logged once per burst where it happens.
     if (!(error instanceof StorageWriteError)) ctx.log.error({ err: error }, 'handshake failed');

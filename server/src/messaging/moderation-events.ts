@@ -1,5 +1,6 @@
 import type { Context } from '../context.ts';
 import { newId } from '../ids.ts';
+import { takeShared } from '../redis/shared-token-bucket.ts';
 import { eventFrame } from './frames.ts';
 
 // The two events the service raises itself, shared by the WebSocket actions and the HTTP
@@ -30,8 +31,11 @@ export function disconnectUserEvent(userId: string, reason: string | undefined, 
 export const DELETE_MESSAGE_RATE = 100;
 
 /** True when one more DeleteMessage may go out now; a refusal is counted here, answered by the caller in its own protocol. */
-export function takeDeleteMessageBudget(ctx: Context): boolean {
-  if (!ctx.config.limits.apiQuotas || ctx.deleteMessageBudget.take(DELETE_MESSAGE_RATE)) return true;
-  ctx.metrics.rateLimited.labels('delete_message_rate').inc();
-  return false;
+export async function takeDeleteMessageBudget(ctx: Context): Promise<boolean> {
+  if (!ctx.config.limits.apiQuotas) return true;
+  const taken = await takeShared(ctx.sharedBuckets, 'delete-message', DELETE_MESSAGE_RATE, () =>
+    ctx.deleteMessageBudget.take(DELETE_MESSAGE_RATE),
+  );
+  if (!taken) ctx.metrics.rateLimited.labels('delete_message_rate').inc();
+  return taken;
 }

@@ -124,6 +124,7 @@ export function chatWebSocketBehavior(
       connection.room.remove(ws, connection.userId);
       sessions.remove(ws, connection.sessionExpiresAt);
       ctx.connections.count--;
+      ctx.fleetConnections?.release();
       ctx.metrics.connections.dec();
       const reason = connection.closeReason ?? observedReason(code, message, connection.congested);
       ctx.metrics.connectionsClosed.labels(reason).inc();

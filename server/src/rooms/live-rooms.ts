@@ -9,8 +9,8 @@ import { resolveRoomSettings, type RoomSettings } from './room-settings.ts';
  * A room as this node sees it: its settings, the connections it holds, and its message-rate
  * budget. Connections are indexed by user so DISCONNECT_USER finds them without a scan.
  *
- * The rate limit is enforced per node: with one node that is the room's exact limit; the
- * scale-out backplane shares it across nodes.
+ * The budget here is the room's whole limit on a node without Redis; with --redis-url the limit is
+ * a bucket in Redis (send-message.ts) and this one serves only while Redis fails.
  */
 export class LiveRoom {
   // Most users hold one connection: keep it bare and grow to an array only for the rare second
