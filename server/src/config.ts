@@ -54,6 +54,11 @@ const ConfigSchema = z.object({
    */
   httpBodyTimeoutSeconds: positiveInt.max(300).default(5),
   allowUwsFallback: bool.default(false),
+  /** redis://[:password@]host:port[/db]: nodes that share it form one service (bus/redis-bus.ts). */
+  redisUrl: z
+    .string()
+    .regex(/^rediss?:\/\/\S+$/, 'a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379')
+    .optional(),
   /** Records token ids to disk so a token stays single-use across restarts. */
   persistUsedTokens: bool.default(true),
   /** none: any credentials work (local use); sigv4: every API request must be signed by one of accessKeys. */
@@ -123,6 +128,7 @@ const FLAGS = {
   maxBackpressureBytes: { env: 'CHATSTORM_MAX_BACKPRESSURE_BYTES', flag: 'max-backpressure-bytes', about: 'send buffer at which a slow consumer is cut (checked each second) [1048576]' },
   idleTimeoutSeconds: { env: 'CHATSTORM_IDLE_TIMEOUT_SECONDS', flag: 'idle-timeout-seconds', about: 'close sockets silent this long; pings keep live ones open [120]' },
   httpBodyTimeoutSeconds: { env: 'CHATSTORM_HTTP_BODY_TIMEOUT_SECONDS', flag: 'http-body-timeout-seconds', about: 'cut an HTTP request whose body has not arrived this long after its head [5]' },
+  redisUrl: { env: 'CHATSTORM_REDIS_URL', flag: 'redis-url', about: 'redis://host:port: run as one node of a service sharing this Redis' },
   allowUwsFallback: { env: 'CHATSTORM_ALLOW_UWS_FALLBACK', flag: 'allow-uws-fallback', about: 'run even on the pure-JS uWebSockets.js fallback (slow)' },
   persistUsedTokens: { env: 'CHATSTORM_PERSIST_USED_TOKENS', flag: 'persist-used-tokens', about: 'true|false: remember used tokens across restarts [true]' },
   auth: { env: 'CHATSTORM_AUTH', flag: 'auth', about: 'none|sigv4: verify AWS SigV4 on every API request [none]' },

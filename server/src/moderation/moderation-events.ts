@@ -1,6 +1,6 @@
 import type { Context } from '../context.ts';
 import { newId } from '../ids.ts';
-import { eventFrame } from './frames.ts';
+import { eventFrame } from '../messaging/frames.ts';
 
 // The two events the service raises itself, shared by the WebSocket actions and the HTTP
 // operations. aws:DELETE_MESSAGE carries the message id twice: MessageId is the documented name,
