@@ -15,7 +15,7 @@ export class LocalHub {
 
   constructor(
     private readonly app: TemplatedApp,
-    readonly rooms: LiveRooms,
+    private readonly rooms: LiveRooms,
     private readonly metrics: Metrics,
   ) {
     const bind = (type: FrameType) => ({
