@@ -65,8 +65,9 @@ test('a node killed with SIGKILL loses only its own sockets; its SDK viewers rec
   let client: IvschatClient | undefined;
   try {
     // Every node starts from one store holding the room: the embedded store's stand-in for a
-    // shared one. Tokens are minted on node 0 and accepted by all (one --token-key).
-    const template: TestServer = await startTestServer(['--token-key', tokenKey]);
+    // shared one (with a store kept in --redis-url's Redis the room is simply there already).
+    // Tokens are minted on node 0 and accepted by all (one --token-key).
+    const template: TestServer = await startTestServer(['--token-key', tokenKey, '--redis-url', redis.url]);
     const { arn } = await createRoom(template, { maximumMessageRatePerSecond: 100 });
     await template.stop({ keepData: true });
     dirs.push(template.dataDir);
