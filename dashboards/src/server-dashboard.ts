@@ -258,6 +258,27 @@ export function serverDashboard(): Dashboard {
         }),
       )
 
+      .withRow(new RowBuilder('Bus between nodes (--redis-url)'))
+      .withPanel(
+        timeseries('Bus messages', {
+          unit: 'short',
+          description: 'Frames and control events each node published to the other nodes and received from them, per second; failed: publishes Redis did not take (applied on that node only, answered 500).',
+          queries: [
+            { expr: `sum by (type) (${rate('chatstorm_bus_published_total')})`, legend: 'published {{type}} / s' },
+            { expr: `sum by (type) (${rate('chatstorm_bus_received_total')})`, legend: 'received {{type}} / s' },
+            { expr: `sum by (type) (${rate('chatstorm_bus_failed_total')})`, legend: 'failed {{type}} / s' },
+          ],
+        }),
+      )
+      .withPanel(
+        timeseries('Nodes on the bus', {
+          unit: 'short',
+          min: 0,
+          description: 'Nodes connected to Redis (chatstorm_bus_connected); a node without --redis-url counts 0.',
+          queries: [{ expr: `sum(chatstorm_bus_connected${sel()})`, legend: 'connected' }],
+        }),
+      )
+
       .withRow(new RowBuilder('Cost'))
       .withPanel(
         timeseries('CPU', {

@@ -57,8 +57,9 @@ const ConfigSchema = z.object({
   /** Records token ids to disk so a token stays single-use across restarts. */
   persistUsedTokens: bool.default(true),
   /**
-   * Redis shared by every node of one service: rooms, logging configurations, tags, used tokens and
-   * the fleet-wide quotas live there (redis/redis-client.ts). Absent: the embedded store, one node.
+   * Redis shared by every node of one service: rooms, logging configurations, tags, used tokens,
+   * the fleet-wide quotas and the message bus between nodes (redis/, bus/redis-bus.ts). Absent: the
+   * embedded store and bus, one node.
    */
   redisUrl: z.string().regex(/^rediss?:\/\/\S+$/, 'a Redis URL such as redis://127.0.0.1:6379').optional(),
   /** none: any credentials work (local use); sigv4: every API request must be signed by one of accessKeys. */
@@ -130,7 +131,7 @@ const FLAGS = {
   httpBodyTimeoutSeconds: { env: 'CHATSTORM_HTTP_BODY_TIMEOUT_SECONDS', flag: 'http-body-timeout-seconds', about: 'cut an HTTP request whose body has not arrived this long after its head [5]' },
   allowUwsFallback: { env: 'CHATSTORM_ALLOW_UWS_FALLBACK', flag: 'allow-uws-fallback', about: 'run even on the pure-JS uWebSockets.js fallback (slow)' },
   persistUsedTokens: { env: 'CHATSTORM_PERSIST_USED_TOKENS', flag: 'persist-used-tokens', about: 'true|false: remember used tokens across restarts [true]' },
-  redisUrl: { env: 'CHATSTORM_REDIS_URL', flag: 'redis-url', about: 'redis://host:port shared by every node: one service (store, tokens, quotas)' },
+  redisUrl: { env: 'CHATSTORM_REDIS_URL', flag: 'redis-url', about: 'redis://host:port shared by every node: one service (store, tokens, quotas, message bus)' },
   auth: { env: 'CHATSTORM_AUTH', flag: 'auth', about: 'none|sigv4: verify AWS SigV4 on every API request [none]' },
   accessKeys: { env: 'CHATSTORM_ACCESS_KEYS', flag: 'access-key', about: 'ID:SECRET accepted with --auth sigv4; repeat the flag (env: comma-separated)' },
 } as const satisfies Record<keyof z.input<typeof ConfigSchema>, { env: string; flag: string; about: string }>;

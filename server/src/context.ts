@@ -3,7 +3,7 @@ import type { ArnFormat } from './arn.ts';
 import type { ChatLog } from './chat-logging/chat-log.ts';
 import type { ChatstormConfig } from './config.ts';
 import type { ApiQuotas } from './control-plane/api-quotas.ts';
-import type { Fanout } from './fanout/fanout.ts';
+import type { Bus } from './bus/bus.ts';
 import type { FleetConnections } from './messaging/connection-quota.ts';
 import type { Metrics } from './metrics.ts';
 import type { SharedTokenBuckets } from './redis/shared-token-bucket.ts';
@@ -19,7 +19,8 @@ export interface Context {
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly store: Store;
-  readonly fanout: Fanout;
+  /** Frames and room-wide actions to every node's connections of a room. */
+  readonly bus: Bus;
   readonly rooms: LiveRooms;
   readonly tokens: ChatTokenCipher;
   readonly arns: ArnFormat;

@@ -43,6 +43,10 @@ export type HttpBodyRefusal = (typeof HTTP_BODY_REFUSALS)[number];
 export const FRAME_TYPES = ['MESSAGE', 'EVENT'] as const;
 export type FrameType = (typeof FRAME_TYPES)[number];
 
+/** What the cross-node bus carries (bus/bus.ts): the two frame types and the three control events. */
+export const BUS_MESSAGE_TYPES = [...FRAME_TYPES, 'disconnect_user', 'close_room', 'room_changed'] as const;
+export type BusMessageType = (typeof BUS_MESSAGE_TYPES)[number];
+
 /**
  * What the server did to a receiver past --max-backpressure-bytes. Only 'closed' today (a skipped
  * frame would be a message lost without a trace); the label stays so a future policy is a new value.
@@ -88,6 +92,8 @@ export interface MetricProbes {
   bufferedBytes(): number;
   /** Connections the backpressure monitor found congested at its last sample. */
   congestedConnections(): number;
+  /** 1 while both connections of the Redis bus are up; 0 without --redis-url. */
+  busConnected(): number;
 }
 
 export function createMetrics(options: { uwsFallback: boolean; version: string }) {
@@ -98,6 +104,7 @@ export function createMetrics(options: { uwsFallback: boolean; version: string }
     activeRooms: () => 0,
     bufferedBytes: () => 0,
     congestedConnections: () => 0,
+    busConnected: () => 0,
   };
 
   const m = {
@@ -320,6 +327,33 @@ export function createMetrics(options: { uwsFallback: boolean; version: string }
       labelNames: ['destination'] as const,
       registers: [registry],
     }),
+    // The cross-node bus (--redis-url). Without it these stay at zero: the embedded bus has no other node.
+    busPublished: new Counter({
+      name: 'chatstorm_bus_published_total',
+      help: 'Frames and control events this node published to the other nodes (one per call, whatever the number of nodes), by type.',
+      labelNames: ['type'] as const,
+      registers: [registry],
+    }),
+    busReceived: new Counter({
+      name: 'chatstorm_bus_received_total',
+      help: 'Frames and control events from other nodes applied to this node\'s connections, by type.',
+      labelNames: ['type'] as const,
+      registers: [registry],
+    }),
+    busFailed: new Counter({
+      name: 'chatstorm_bus_failed_total',
+      help: 'Publishes that could not reach the other nodes (Redis unreachable): applied on this node only and answered with a 500, by type.',
+      labelNames: ['type'] as const,
+      registers: [registry],
+    }),
+    busConnected: new Gauge({
+      name: 'chatstorm_bus_connected',
+      help: '1 while this node is connected to the cross-node bus (Redis); 0 while it is away or without --redis-url.',
+      registers: [registry],
+      collect() {
+        this.set(probes.busConnected());
+      },
+    }),
     storageWriteErrors: new Counter({
       name: 'chatstorm_storage_write_errors_total',
       help: 'Failed writes to the data dir, by file (store.json, used-tokens.log, chat logs); what they carried was refused with a 500.',
@@ -355,6 +389,11 @@ export function createMetrics(options: { uwsFallback: boolean; version: string }
   for (const action of SLOW_CONSUMER_ACTIONS) m.slowConsumers.labels(action).inc(0);
   for (const file of STORAGE_FILES) m.storageWriteErrors.labels(file).inc(0);
   for (const use of REDIS_USES) m.redisErrors.labels(use).inc(0);
+  for (const type of BUS_MESSAGE_TYPES) {
+    m.busPublished.labels(type).inc(0);
+    m.busReceived.labels(type).inc(0);
+    m.busFailed.labels(type).inc(0);
+  }
   for (const reason of AUTH_REFUSAL_REASONS) m.apiAuthRefusals.labels(reason).inc(0);
   for (const outcome of RELOAD_OUTCOMES) m.tokenKeyReloads.labels(outcome).inc(0);
   return m;

@@ -6,11 +6,14 @@ import type { ChatstormConfig } from './config.ts';
 import type { Context } from './context.ts';
 import { ApiQuotas } from './control-plane/api-quotas.ts';
 import { registerControlPlane } from './control-plane/router.ts';
-import { LocalFanout } from './fanout/local-fanout.ts';
+import type { Bus } from './bus/bus.ts';
+import { EmbeddedBus } from './bus/embedded-bus.ts';
+import { LocalHub } from './bus/local-hub.ts';
+import { RedisBus } from './bus/redis-bus.ts';
 import { createLogger, type Logger } from './log.ts';
 import { BackpressureMonitor } from './messaging/backpressure-monitor.ts';
 import { disconnect } from './messaging/disconnect-reasons.ts';
-import { DELETE_MESSAGE_RATE } from './messaging/moderation-events.ts';
+import { DELETE_MESSAGE_RATE } from './moderation/moderation-events.ts';
 import { SessionExpiry } from './messaging/session-expiry.ts';
 import { chatWebSocketBehavior } from './messaging/websocket.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -62,12 +65,14 @@ export async function startServer(config: ChatstormConfig, log: Logger = createL
   const arns = new ArnFormat(config.region, config.accountId);
   const app = uws.App();
   const rooms = new LiveRooms(store, (arn) => arns.idOf(arn, 'logging-configuration'), new RoomLabels(metrics, config.metricsRoomLabels));
+  const hub = new LocalHub(app, rooms, metrics);
+  const bus: Bus = config.redisUrl ? await RedisBus.connect(config.redisUrl, hub, metrics, log) : new EmbeddedBus(hub);
   const ctx: Context = {
     config,
     log,
     metrics,
     store,
-    fanout: new LocalFanout(app, rooms, metrics),
+    bus,
     rooms,
     tokens,
     arns,
@@ -120,7 +125,7 @@ export async function startServer(config: ChatstormConfig, log: Logger = createL
       sessions.stop();
       backpressure.stop();
       rooms.stop();
-      await ctx.fanout.close();
+      await ctx.bus.close();
       await ctx.chatLog.close();
       await store.close();
       await redis?.close();

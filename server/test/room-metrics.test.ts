@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
-import { DeleteRoomCommand } from '@aws-sdk/client-ivschat';
+import { join } from 'node:path';
+import {
+  CreateLoggingConfigurationCommand,
+  DeleteMessageCommand,
+  DeleteRoomCommand,
+  DisconnectUserCommand,
+  SendEventCommand,
+} from '@aws-sdk/client-ivschat';
 import { test } from 'node:test';
 import { createRoom, createToken } from './support/chat.ts';
+import { waitForFile } from './support/control-plane.ts';
 import { RawChatSocket } from './support/raw-socket.ts';
 import { startTestServer } from './support/server.ts';
 
@@ -51,6 +59,33 @@ test('--metrics-room-labels 1 labels the first room by id, sums the rest as _oth
     const after = await scrape(server.url);
     assert.ok(!after.includes(first.id), 'the deleted room left no series behind');
     b1.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+test('HTTP moderation of a logged room with no viewers here logs its events without taking a room label', async () => {
+  const server = await startTestServer(['--metrics-room-labels', '1']);
+  try {
+    const configuration = await server.client.send(
+      new CreateLoggingConfigurationCommand({ name: 'audit', destinationConfiguration: { s3: { bucketName: 'moderated' } } }),
+    );
+    const moderated = await createRoom(server, { loggingConfigurationIdentifiers: [configuration.arn!] });
+    await server.client.send(new DeleteMessageCommand({ roomIdentifier: moderated.arn, id: 'AbCdEfGhIjKl' }));
+    await server.client.send(new DisconnectUserCommand({ roomIdentifier: moderated.arn, userId: 'troll' }));
+    await server.client.send(new SendEventCommand({ roomIdentifier: moderated.arn, eventName: 'app:note' }));
+    const log = await waitForFile(
+      join(server.dataDir, 'logs', 's3', 'moderated', `${moderated.id}.jsonl`),
+      (content) => content.split('\n').filter(Boolean).length === 3,
+    );
+    assert.match(log, /aws:DELETE_MESSAGE[\s\S]*aws:DISCONNECT_USER[\s\S]*app:note/);
+
+    // The one label slot is still free: the next room with a viewer gets its own series.
+    const watched = await createRoom(server);
+    const viewer = await RawChatSocket.connect(server.wsUrl, (await createToken(server, watched.arn, 'v')).token);
+    const text = await scrape(server.url);
+    assert.deepEqual(series(text, 'chatstorm_room_connections'), [`chatstorm_room_connections{room="${watched.id}"} 1`]);
+    viewer.close();
   } finally {
     await server.stop();
   }

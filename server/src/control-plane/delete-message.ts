@@ -1,11 +1,10 @@
 import { z } from 'zod';
 import { apiErrors } from '../errors.ts';
 import { ID_PATTERN } from '../ids.ts';
-import { broadcast } from '../messaging/broadcast.ts';
-import { DELETE_MESSAGE_RATE, deleteMessageEvent, takeDeleteMessageBudget } from '../messaging/moderation-events.ts';
+import { deleteMessage as moderateDeleteMessage } from '../moderation/delete-message.ts';
+import { DELETE_MESSAGE_RATE } from '../moderation/moderation-events.ts';
 import { defineOperation } from './operation.ts';
 import { findRoom } from './resources.ts';
-import { logDestinationsOf } from './room-log-destinations.ts';
 import { arnIdentifier, reason } from './schemas.ts';
 
 /** Broadcasts aws:DELETE_MESSAGE; answers with the event's id. Any well-formed message id is accepted (no history is kept). */
@@ -19,11 +18,10 @@ export const deleteMessage = defineOperation({
   resourceId: (input) => input.roomIdentifier,
   async handle(ctx, input) {
     const room = await findRoom(ctx, input.roomIdentifier);
-    if (!(await takeDeleteMessageBudget(ctx))) {
+    const outcome = await moderateDeleteMessage(ctx, room.id, await ctx.rooms.logDestinationsOf(room), input.id, input.reason, '');
+    if (outcome === 'throttled') {
       throw apiErrors.throttled(room.id, DELETE_MESSAGE_RATE, `DeleteMessage rate of ${DELETE_MESSAGE_RATE} per second (all rooms) is exceeded`);
     }
-    const event = deleteMessageEvent(input.id, input.reason, '');
-    await broadcast(ctx, room.id, await logDestinationsOf(ctx, room), 'EVENT', event.frame);
-    return { id: event.id };
+    return { id: outcome.id };
   },
 });

@@ -13,7 +13,7 @@ export const deleteRoom = defineOperation({
   async handle(ctx, input) {
     const room = await findRoom(ctx, input.identifier);
     if (!(await ctx.store.deleteRoom(room.id))) throw apiErrors.notFound(input.identifier, 'Room');
-    await ctx.fanout.closeRoom(room.id);
+    await ctx.bus.closeRoom(room.id);
     return undefined;
   },
 });

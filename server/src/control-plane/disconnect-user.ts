@@ -1,9 +1,7 @@
 import { z } from 'zod';
-import { broadcast } from '../messaging/broadcast.ts';
-import { disconnectUserEvent } from '../messaging/moderation-events.ts';
+import { disconnectUser as moderateDisconnectUser } from '../moderation/disconnect-user.ts';
 import { defineOperation } from './operation.ts';
 import { findRoom } from './resources.ts';
-import { logDestinationsOf } from './room-log-destinations.ts';
 import { arnIdentifier, reason, userId } from './schemas.ts';
 
 /** Broadcasts aws:DISCONNECT_USER, then closes every connection of the user in the room, on every node. */
@@ -13,9 +11,7 @@ export const disconnectUser = defineOperation({
   resourceId: (input) => input.roomIdentifier,
   async handle(ctx, input) {
     const room = await findRoom(ctx, input.roomIdentifier);
-    const event = disconnectUserEvent(input.userId, input.reason, '');
-    await broadcast(ctx, room.id, await logDestinationsOf(ctx, room), 'EVENT', event.frame);
-    await ctx.fanout.disconnectUser(room.id, input.userId);
+    await moderateDisconnectUser(ctx, room.id, await ctx.rooms.logDestinationsOf(room), input.userId, input.reason, '');
     return {};
   },
 });

@@ -1,5 +1,6 @@
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import type { z } from 'zod';
+import { BusUnavailableError } from '../bus/bus.ts';
 import type { Context } from '../context.ts';
 import { ApiError, apiErrors } from '../errors.ts';
 import type { HttpBodyRefusal } from '../metrics.ts';
@@ -150,6 +151,9 @@ function handleApiRequest(
       else if (error instanceof BodyTooLargeError) apiError = apiErrors.validation(`The request body exceeds ${error.limit} bytes`);
       else if (error instanceof BodyTimeoutError) {
         apiError = apiErrors.validation(`The request body did not arrive within ${error.timeoutMs / 1000} s`);
+      } else if (error instanceof BusUnavailableError) {
+        // Counted by the bus (chatstorm_bus_failed_total); the message says what was done.
+        apiError = apiErrors.internal(error.message);
       } else {
         // A failed write is logged once per burst where it happens, not once per request.
         if (!(error instanceof StorageWriteError)) ctx.log.error({ err: error, operation: operation.name }, 'operation failed');

@@ -4,7 +4,6 @@ import { broadcast } from '../messaging/broadcast.ts';
 import { eventFrame } from '../messaging/frames.ts';
 import { defineOperation } from './operation.ts';
 import { findRoom } from './resources.ts';
-import { logDestinationsOf } from './room-log-destinations.ts';
 import { arnIdentifier, attributes } from './schemas.ts';
 
 /** Sends an EVENT to everyone in the room; events from the HTTP API carry RequestId "". */
@@ -26,7 +25,7 @@ export const sendEvent = defineOperation({
       attributes: input.attributes && Object.keys(input.attributes).length > 0 ? input.attributes : undefined,
       sendTime: new Date().toISOString(),
     });
-    await broadcast(ctx, room.id, await logDestinationsOf(ctx, room), 'EVENT', frame);
+    await broadcast(ctx, room.id, await ctx.rooms.logDestinationsOf(room), 'EVENT', frame);
     return { id };
   },
 });

@@ -21,7 +21,7 @@ export const updateLoggingConfiguration = defineOperation({
     await ctx.store.putLoggingConfiguration(configuration);
     if (input.destinationConfiguration) {
       for (const room of await ctx.store.listRooms()) {
-        if (room.loggingConfigurationIdentifiers.includes(configuration.arn)) await ctx.fanout.roomChanged(room.id);
+        if (room.loggingConfigurationIdentifiers.includes(configuration.arn)) await ctx.bus.roomChanged(room.id);
       }
     }
     return loggingConfigurationResponse(configuration);

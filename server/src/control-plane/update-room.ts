@@ -35,7 +35,7 @@ export const updateRoom = defineOperation({
     if (input.loggingConfigurationIdentifiers) room.loggingConfigurationIdentifiers = input.loggingConfigurationIdentifiers;
     room.updateTime = new Date().toISOString();
     await ctx.store.putRoom(room);
-    await ctx.fanout.roomChanged(room.id);
+    await ctx.bus.roomChanged(room.id);
     return roomResponse(room);
   },
 });

@@ -16,5 +16,5 @@ export async function broadcast(
 ): Promise<void> {
   const logged = ctx.chatLog.append(logDestinations, roomId, type, frame);
   if (logged) await logged;
-  await ctx.fanout.publish(roomId, frame, type);
+  await ctx.bus.publish(roomId, frame, type);
 }

@@ -85,8 +85,14 @@ export function handleUpgrade(ctx: Context, res: HttpResponse, req: HttpRequest,
       refuse(STATUS.unauthorized, 'reused_token', 'The chat token has already been used');
       return;
     }
-    if (aborted) {
-      finish('aborted');
+    // Listening to the room before the client hears it is connected: a viewer told "connected"
+    // gets every frame published after that, on whatever node. Undone by the close handler, or below.
+    const subscribed = ctx.bus.subscribe(room.id);
+    if (subscribed) await subscribed;
+    if (aborted || room.deleted) {
+      ctx.bus.unsubscribe(room.id);
+      if (aborted) finish('aborted');
+      else refuse(STATUS.notFound, 'room_not_found', 'The room of this chat token does not exist');
       return;
     }
     // From here the reservation belongs to the socket, released at its close (websocket.ts).

@@ -2,7 +2,6 @@ import type { Context } from '../context.ts';
 import { ChatError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { takeShared } from '../redis/shared-token-bucket.ts';
-import { Capability } from '../tokens/capabilities.ts';
 import { broadcast } from './broadcast.ts';
 import type { ChatSocket } from './connection.ts';
 import { codePointLength, type ChatRequest } from './decode-request.ts';
@@ -10,7 +9,7 @@ import { messageFrame } from './frames.ts';
 
 type SendMessageRequest = Extract<ChatRequest, { action: 'SEND_MESSAGE' }>;
 
-/** SEND_MESSAGE: checks, review, then one MESSAGE frame published to the room (the sender included). */
+/** SEND_MESSAGE (the capability is checked by the action table): limits, review, then one MESSAGE frame published to the room (the sender included). */
 export async function sendMessage(
   ctx: Context,
   ws: ChatSocket,
@@ -19,9 +18,6 @@ export async function sendMessage(
 ): Promise<ChatError | undefined> {
   const connection = ws.getUserData();
   const room = connection.room;
-  if ((connection.capabilities & Capability.SEND_MESSAGE) === 0) {
-    return new ChatError(403, 'The token does not grant the SEND_MESSAGE capability');
-  }
   const settings = room.settings;
   const length = codePointLength(request.content);
   if (length > settings.maximumMessageLength) {

@@ -1,16 +1,15 @@
 import type { CompressOptions, WebSocketBehavior } from 'uWebSockets.js';
+import { BusUnavailableError } from '../bus/bus.ts';
 import type { Context } from '../context.ts';
 import { ChatError } from '../errors.ts';
 import type { WsActionLabel } from '../metrics.ts';
 import { StorageWriteError } from '../store/write-health.ts';
+import { ACTIONS, type ActionEntry } from './actions.ts';
 import type { ChatSocket, Connection } from './connection.ts';
 import { decodeRequest } from './decode-request.ts';
 import { disconnect, observedReason } from './disconnect-reasons.ts';
-import { deleteMessage } from './delete-message.ts';
-import { disconnectUser } from './disconnect-user.ts';
 import { handleUpgrade } from './handshake.ts';
 import { sendError } from './reply.ts';
-import { sendMessage } from './send-message.ts';
 import type { SessionExpiry } from './session-expiry.ts';
 
 /** No valid request comes near this (500 code points of content plus 1 KB of attributes, escaped): larger frames get ERROR 413. */
@@ -42,6 +41,11 @@ export function chatWebSocketBehavior(
     }
   };
   const fail = (ws: ChatSocket, action: WsActionLabel, requestId: string | undefined) => (err: unknown) => {
+    // The bus being away is counted by the bus (chatstorm_bus_failed_total) and said in the answer.
+    if (err instanceof BusUnavailableError) {
+      settle(ws, action, requestId, new ChatError(500, err.message));
+      return;
+    }
     // A failed write is logged once per burst where it happens, not once per request.
     if (!(err instanceof StorageWriteError)) ctx.log.error({ err, action }, 'request failed');
     settle(ws, action, requestId, new ChatError(500, 'Internal error'));
@@ -93,29 +97,20 @@ export function chatWebSocketBehavior(
         sessions.expire(ws, request.requestId);
         return;
       }
-      switch (request.action) {
-        case undefined:
-          settle(ws, 'invalid', request.requestId, request.error);
-          return;
-        case 'SEND_MESSAGE':
-          sendMessage(ctx, ws, request, receivedAt).then(
-            (error) => settle(ws, 'SEND_MESSAGE', request.requestId, error),
-            fail(ws, 'SEND_MESSAGE', request.requestId),
-          );
-          return;
-        case 'DELETE_MESSAGE':
-          deleteMessage(ctx, ws, request).then(
-            (error) => settle(ws, 'DELETE_MESSAGE', request.requestId, error),
-            fail(ws, 'DELETE_MESSAGE', request.requestId),
-          );
-          return;
-        case 'DISCONNECT_USER':
-          disconnectUser(ctx, ws, request).then(
-            (error) => settle(ws, 'DISCONNECT_USER', request.requestId, error),
-            fail(ws, 'DISCONNECT_USER', request.requestId),
-          );
-          return;
+      if (request.action === undefined) {
+        settle(ws, 'invalid', request.requestId, request.error);
+        return;
       }
+      const action = request.action;
+      const entry = ACTIONS[action] as ActionEntry<typeof action>;
+      if ((connection.capabilities & entry.capability) === 0) {
+        settle(ws, action, request.requestId, new ChatError(403, `The token does not grant the ${action} capability`));
+        return;
+      }
+      entry.handle(ctx, ws, request, receivedAt).then(
+        (error) => settle(ws, action, request.requestId, error),
+        fail(ws, action, request.requestId),
+      );
     },
 
     close: (ws, code, message) => {
@@ -123,6 +118,7 @@ export function chatWebSocketBehavior(
       connection.open = false;
       connection.room.remove(ws, connection.userId);
       sessions.remove(ws, connection.sessionExpiresAt);
+      ctx.bus.unsubscribe(connection.room.id);
       ctx.connections.count--;
       ctx.fleetConnections?.release();
       ctx.metrics.connections.dec();

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../log.ts';
 
 /** Reconnect attempts back off to this, and go on for ever: a node recovers by itself when Redis returns. */
@@ -10,8 +10,9 @@ const COMMAND_TIMEOUT_MS = 2_000;
  * The one place a Redis connection is made (the store, the quotas and the message bus each hold
  * their own). While Redis is away commands fail at once instead of queueing: the caller answers
  * with the protocol's error and counts it, and a request never waits for a reconnection.
+ * `options` adjust a connection to its use (the bus's subscriber, auto-pipelining).
  */
-export function createRedisClient(url: string, log: Logger, name = 'chatstorm'): Redis {
+export function createRedisClient(url: string, log: Logger, name = 'chatstorm', options: RedisOptions = {}): Redis {
   const client = new Redis(url, {
     connectionName: name,
     lazyConnect: false,
@@ -20,6 +21,7 @@ export function createRedisClient(url: string, log: Logger, name = 'chatstorm'):
     maxRetriesPerRequest: 1,
     commandTimeout: COMMAND_TIMEOUT_MS,
     retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 10), MAX_RECONNECT_DELAY_MS),
+    ...options,
   });
   // One line per state change, not per retry: a Redis away for an hour must not flood the log.
   let lostAt: number | undefined;

@@ -3,7 +3,9 @@ import type { ChatSocket } from '../messaging/connection.ts';
 import { disconnect } from '../messaging/disconnect-reasons.ts';
 import { TokenBucket } from '../token-bucket.ts';
 import type { RoomLabels, RoomSeries } from './room-labels.ts';
-import { resolveRoomSettings, type RoomSettings } from './room-settings.ts';
+import type { LogDestination } from '../chat-logging/destinations.ts';
+import type { Room } from './room.ts';
+import { resolveLogDestinations, resolveRoomSettings, type RoomSettings } from './room-settings.ts';
 
 /**
  * A room as this node sees it: its settings, the connections it holds, and its message-rate
@@ -110,6 +112,18 @@ export class LiveRooms {
     const live = new LiveRoom(id, settings, this.labels.seriesFor(id));
     this.rooms.set(id, live);
     return live;
+  }
+
+  /**
+   * Where a room's events are logged, for a request that does not come from one of its
+   * connections: the live room's settings when this node holds it, else resolved from the record
+   * without making the room live (which would take one of --metrics-room-labels' slots).
+   */
+  async logDestinationsOf(room: Room): Promise<readonly LogDestination[]> {
+    if (room.loggingConfigurationIdentifiers.length === 0) return [];
+    const live = this.rooms.get(room.id);
+    if (live) return live.settings.logDestinations;
+    return resolveLogDestinations(this.store, room, this.idOfLoggingConfiguration);
   }
 
   async reload(id: string): Promise<void> {

@@ -16,13 +16,7 @@ export async function resolveRoomSettings(
   room: Room,
   idOfLoggingConfiguration: (arn: string) => string | undefined,
 ): Promise<RoomSettings> {
-  const logDestinations: LogDestination[] = [];
-  for (const arn of room.loggingConfigurationIdentifiers) {
-    const id = idOfLoggingConfiguration(arn);
-    const configuration = id === undefined ? undefined : await store.getLoggingConfiguration(id);
-    const destination = configuration && destinationOf(configuration.destinationConfiguration);
-    if (destination) logDestinations.push(destination);
-  }
+  const logDestinations = await resolveLogDestinations(store, room, idOfLoggingConfiguration);
   return {
     arn: room.arn,
     maximumMessageLength: room.maximumMessageLength,
@@ -32,4 +26,20 @@ export async function resolveRoomSettings(
       : undefined,
     logDestinations,
   };
+}
+
+/** Where the room's messages and events are logged: the destinations of its logging configurations. */
+export async function resolveLogDestinations(
+  store: Store,
+  room: Room,
+  idOfLoggingConfiguration: (arn: string) => string | undefined,
+): Promise<LogDestination[]> {
+  const logDestinations: LogDestination[] = [];
+  for (const arn of room.loggingConfigurationIdentifiers) {
+    const id = idOfLoggingConfiguration(arn);
+    const configuration = id === undefined ? undefined : await store.getLoggingConfiguration(id);
+    const destination = configuration && destinationOf(configuration.destinationConfiguration);
+    if (destination) logDestinations.push(destination);
+  }
+  return logDestinations;
 }

@@ -2,14 +2,14 @@ import type { TemplatedApp } from 'uWebSockets.js';
 import type { Counter } from 'prom-client';
 import type { FrameType, Metrics } from '../metrics.ts';
 import type { LiveRooms } from '../rooms/live-rooms.ts';
-import type { Fanout } from './fanout.ts';
 
 /**
- * The single-node fan-out. A room is a uWS topic named by the room id, and one app.publish hands
- * the same bytes to every subscriber in native code: no JavaScript runs per recipient. Deliveries
- * are counted from the topic's subscriber count, one native call per publish.
+ * Applies what the bus carries to this node's connections. A room is a uWS topic named by the
+ * room id, and one app.publish hands the same bytes to every subscriber in native code: no
+ * JavaScript runs per recipient. Deliveries are counted from the topic's subscriber count, one
+ * native call per publish.
  */
-export class LocalFanout implements Fanout {
+export class LocalHub {
   // Label children bound once: a labels() lookup per publish would hash the label values each time.
   private readonly counters: Record<FrameType, { publishes: Counter.Internal; deliveries: Counter.Internal; bytes: Counter.Internal }>;
 
@@ -26,12 +26,8 @@ export class LocalFanout implements Fanout {
     this.counters = { MESSAGE: bind('MESSAGE'), EVENT: bind('EVENT') };
   }
 
-  async publish(roomId: string, frame: string, type: FrameType): Promise<void> {
-    this.deliver(roomId, frame, type);
-  }
-
-  /** Applies a publish to this node's connections; a backplane calls this on every node. */
-  deliver(roomId: string, frame: string, type: FrameType): void {
+  /** `frame` is a string when it was made here, bytes when it came off the bus (never decoded). */
+  deliver(roomId: string, frame: string | Uint8Array, type: FrameType): void {
     const started = performance.now();
     this.app.publish(roomId, frame);
     const seconds = (performance.now() - started) / 1000;
@@ -43,22 +39,20 @@ export class LocalFanout implements Fanout {
     if (recipients > 0) {
       series?.deliveries[type].inc(recipients);
       counters.deliveries.inc(recipients);
-      counters.bytes.inc(recipients * Buffer.byteLength(frame));
+      counters.bytes.inc(recipients * (typeof frame === 'string' ? Buffer.byteLength(frame) : frame.byteLength));
       this.metrics.publishDuration.observe(seconds);
     }
   }
 
-  async disconnectUser(roomId: string, userId: string): Promise<void> {
+  disconnectUser(roomId: string, userId: string): void {
     this.rooms.closeUser(roomId, userId);
   }
 
-  async closeRoom(roomId: string): Promise<void> {
+  closeRoom(roomId: string): void {
     this.rooms.close(roomId);
   }
 
-  async roomChanged(roomId: string): Promise<void> {
-    await this.rooms.reload(roomId);
+  roomChanged(roomId: string): Promise<void> {
+    return this.rooms.reload(roomId);
   }
-
-  async close(): Promise<void> {}
 }

@@ -1,7 +1,7 @@
 import type { Context } from '../context.ts';
 import { newId } from '../ids.ts';
+import { eventFrame } from '../messaging/frames.ts';
 import { takeShared } from '../redis/shared-token-bucket.ts';
-import { eventFrame } from './frames.ts';
 
 // The two events the service raises itself, shared by the WebSocket actions and the HTTP
 // operations. aws:DELETE_MESSAGE carries the message id twice: MessageId is the documented name,
