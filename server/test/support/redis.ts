@@ -1,9 +1,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 
 /**
- * A real redis-server on a free port of 127.0.0.1, with nothing persisted. Tests that need one
+ * A real redis-server on a free port of 127.0.0.1, its data in a temporary directory. Tests that need one
  * skip with `REDIS_SKIP` when redis-server is not installed, except on CI (CI=true), where its
  * absence is a failure: CI installs it.
  */
@@ -24,7 +27,11 @@ export interface TestRedis {
   readonly port: number;
   /** A plain client for assertions (PUBSUB SHARDCHANNELS …); closed by stop(). */
   readonly client: Redis;
-  /** Stops the server (SIGKILL: an outage, not a shutdown); start() brings it back on the same port. */
+  /**
+   * Stops the server (SIGKILL: an outage, not a shutdown) after a SAVE, so that start() brings it
+   * back on the same port with its data, as a Redis with persistence comes back: the nodes keep
+   * their rooms and tokens in it.
+   */
   kill(): Promise<void>;
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -32,9 +39,11 @@ export interface TestRedis {
 
 export async function startRedis(): Promise<TestRedis> {
   const port = await freePort();
+  const dir = await mkdtemp(join(tmpdir(), 'chatstorm-redis-'));
   let child: ChildProcess | undefined;
   const start = async () => {
-    const started = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--dbfilename', 'dump.rdb'];
+    const started = spawn(REDIS_SERVER, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child = started;
@@ -64,6 +73,7 @@ export async function startRedis(): Promise<TestRedis> {
     const running = child;
     child = undefined;
     if (!running || running.exitCode !== null) return;
+    await client.call('SAVE').catch(() => undefined);
     await new Promise<void>((resolve) => {
       running.once('exit', () => resolve());
       running.kill('SIGKILL');
@@ -82,8 +92,16 @@ export async function startRedis(): Promise<TestRedis> {
     kill,
     start,
     async stop() {
+      const running = child;
+      child = undefined;
       client.disconnect();
-      await kill();
+      if (running && running.exitCode === null) {
+        await new Promise<void>((resolve) => {
+          running.once('exit', () => resolve());
+          running.kill('SIGKILL');
+        });
+      }
+      await rm(dir, { recursive: true, force: true });
     },
   };
 }
