@@ -12,6 +12,7 @@ export interface WorkerInit {
   slice: { index: number; count: number };
   rooms: RoomRef[];
   wsUrl: string;
+  wsUrls?: string[];
   control: ControlPlaneConfig;
   reportMs: number;
   transport: 'ws' | 'raw';
@@ -26,6 +27,8 @@ export interface WorkerReport {
   handshake: RecorderSnapshot;
   token: RecorderSnapshot;
   ack: RecorderSnapshot;
+  /** With several nodes: per node, its viewers' deliveries. */
+  nodes?: RecorderSnapshot[];
   connected: number;
   connecting: number;
   /** Flat [sender, seq, sentAt, …]. */
