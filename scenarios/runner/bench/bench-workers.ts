@@ -41,16 +41,26 @@ if (values.help) {
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
-function freePorts(count: number): Promise<number> {
-  // A run of `count` ports from a kernel-chosen one; a taken one shows up as a failed start.
-  return new Promise((resolve, reject) => {
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port > 65535 - count ? port - count : port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+/**
+ * `count` consecutive free ports, below the kernel's ephemeral range (32768+ by default) where a
+ * load run's own outgoing connections would take them; fixed ports, since workers cannot share 0.
+ */
+async function freePorts(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const first = 20_000 + Math.floor(Math.random() * (12_000 - count));
+    let all = true;
+    for (let i = 0; i < count && all; i++) all = await canBind(first + i);
+    if (all) return first;
+  }
+  throw new Error(`no ${count} consecutive free ports between 20000 and 32000`);
 }
 
 async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {

@@ -35,6 +35,9 @@ export function workerNodeId(config: ChatstormConfig, index: number): string {
 // forever would hide the fault behind a busy loop.
 const RESTART_WINDOW_MS = 60_000;
 const MAX_RESTARTS_IN_WINDOW = 5;
+// A worker closes its sockets and flushes its store within seconds; one still running after this
+// is stuck, and the supervisor must not hang with it.
+const STOP_DEADLINE_MS = 30_000;
 
 interface Slot {
   index: number;
@@ -63,6 +66,14 @@ export async function superviseWorkers(config: ChatstormConfig, entry: string, a
   const stopAll = (signal: NodeJS.Signals) => {
     for (const slot of slots) slot.child?.kill(signal);
     if (slots.every((slot) => !slot.child)) finish(exitCode);
+    setTimeout(() => {
+      for (const slot of slots) {
+        if (!slot.child) continue;
+        log.error({ worker: slot.index, pid: slot.child.pid }, `worker still running ${STOP_DEADLINE_MS / 1000} s after ${signal}; killing it`);
+        exitCode = 1;
+        slot.child.kill('SIGKILL');
+      }
+    }, STOP_DEADLINE_MS).unref();
   };
 
   const start = (slot: Slot) => {
