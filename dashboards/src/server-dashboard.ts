@@ -15,9 +15,13 @@ import { DATASOURCE, datasourceVariable, heatmap, quantiles, stat, timeseries } 
 // The chat service seen from its own /metrics (server/src/metrics.ts): what it holds, what it
 // delivers, how fast, what it refuses, and what that costs in CPU and memory.
 
-/** Every server query is narrowed to the chosen instances; `extra` adds label matchers. */
+/**
+ * Every server query is narrowed to the chosen instances and nodes; `extra` adds label matchers.
+ * `node` is the --node-id label (workers, cluster nodes); a lone node has none, which the "All"
+ * value `.*` still matches.
+ */
 function sel(extra = ''): string {
-  return `{instance=~"$instance"${extra ? `,${extra}` : ''}}`;
+  return `{instance=~"$instance",node=~"$node"${extra ? `,${extra}` : ''}}`;
 }
 
 function rate(metric: string, extra = ''): string {
@@ -47,6 +51,20 @@ export function serverDashboard(): Dashboard {
           .multi(true)
           .includeAll(true)
           .allValue('.+')
+          .current({ text: 'All', value: '$__all' }),
+      )
+      .withVariable(
+        new QueryVariableBuilder('node')
+          .label('Node')
+          .description('The --node-id of each chatstorm process: one per --workers worker or cluster node.')
+          .datasource(DATASOURCE)
+          .query('label_values(chatstorm_build_info{instance=~"$instance"}, node)')
+          .definition('label_values(chatstorm_build_info{instance=~"$instance"}, node)')
+          .refresh(VariableRefresh.OnTimeRangeChanged)
+          .sort(VariableSort.AlphabeticalAsc)
+          .multi(true)
+          .includeAll(true)
+          .allValue('.*')
           .current({ text: 'All', value: '$__all' }),
       )
 
@@ -135,6 +153,14 @@ export function serverDashboard(): Dashboard {
           unit: 'ops',
           description: 'Frames handed to subscriber sockets: publishes times the room audience.',
           queries: [{ expr: `sum by (type) (${rate('chatstorm_fanout_deliveries_total')})`, legend: '{{type}}' }],
+        }),
+      )
+      .withPanel(
+        timeseries('Deliveries / s by node', {
+          unit: 'ops',
+          description: 'How evenly the load balancer (or SO_REUSEPORT, under --workers) spreads the audience over the nodes.',
+          stacked: true,
+          queries: [{ expr: `sum by (node) (${rate('chatstorm_fanout_deliveries_total')})`, legend: '{{node}}' }],
         }),
       )
       .withPanel(

@@ -79,6 +79,8 @@ test('Prometheus scrapes a smoke run; every dashboard and alert expression retur
     port: prometheusPort,
     config: testConfig({
       chatstorm: serverHost,
+      // The compose cluster's nodes: the same server stands in (it is one node of its own).
+      'chatstorm-cluster': serverHost,
       'chatstorm-load': `127.0.0.1:${runnerPort}`,
       prometheus: `127.0.0.1:${prometheusPort}`,
     }),
@@ -139,7 +141,7 @@ test('Prometheus scrapes a smoke run; every dashboard and alert expression retur
   await t.test('every scrape target was up during the run', async () => {
     const up = await prometheus.query(`max by (job) (max_over_time(up[${Math.ceil(end - start) + 5}s]))`, end);
     const byJob = Object.fromEntries(up.map((s) => [s.metric.job, s.value[1]]));
-    assert.deepEqual(byJob, { chatstorm: '1', 'chatstorm-load': '1', prometheus: '1' }, prometheus.log());
+    assert.deepEqual(byJob, { chatstorm: '1', 'chatstorm-cluster': '1', 'chatstorm-load': '1', prometheus: '1' }, prometheus.log());
   });
 
   const k6Only: string[] = [];

@@ -32,6 +32,12 @@ export class K6ControlPlane extends JsonControlPlane {
     return { arn: room.arn, id: room.id };
   }
 
+  findRoomSync(name: string): RoomRef | undefined {
+    const out = this.callSync<{ rooms?: { arn: string; id: string }[] }>('ListRooms', { name, maxResults: 1 });
+    const room = out.rooms?.[0];
+    return room ? { arn: room.arn, id: room.id } : undefined;
+  }
+
   callSync<T>(operation: string, body: unknown): T {
     const res = http.post(`${this.base}/${operation}`, JSON.stringify(body), { headers: HEADERS, tags: { name: operation } });
     return check<T>(operation, res.status, res.body as string | null, res.headers['X-Amzn-Errortype']);

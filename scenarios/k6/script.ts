@@ -1,3 +1,4 @@
+import { sleep } from 'k6';
 import exec from 'k6/execution';
 import { clearInterval, clearTimeout, setInterval, setTimeout } from 'k6/timers';
 import { parseDurationMs } from '../lib/duration.ts';
@@ -23,6 +24,9 @@ import { buildK6Result, type K6SummaryData } from './summary.ts';
 //   VIEWERS_PER_VU    how many viewers one VU holds (default DEFAULT_VIEWERS_PER_VU)
 //   CHATSTORM_REPLAY  a recorded chat log to replay (see k6-replay.ts), e.g. with
 //                     CHATSTORM_SET="replay.speed=10;replay.viewersPerRoom=500"
+//   CHATSTORM_RUN_ID  names the run's rooms; required when k6 runs one execution segment of many
+//                     (k6-operator parallelism > 1): the instance whose segment starts at 0 creates
+//                     the rooms, the others find them by name
 //   CHATSTORM_OUT     results file (default <scenario>-k6-<time>.json in the working directory:
 //                     k6 does not create missing directories for handleSummary's files)
 //   CHATSTORM_LAG_BOUND  a VU whose event-loop lag p99 exceeds this makes the run generator-bound
@@ -30,6 +34,9 @@ import { buildK6Result, type K6SummaryData } from './summary.ts';
 
 const LAG_PROBE_MS = 100;
 const CLOSE_TIMEOUT_MS = 10_000;
+
+/** How long an instance waits for the one that creates the rooms. */
+const ROOMS_WAIT_MS = 120_000;
 
 interface SetupData {
   rooms: RoomRef[];
@@ -60,14 +67,34 @@ export function createScript(input: ProfileInput) {
 
   function setup(): SetupData {
     if (summaryOnly.length) console.warn(`judged in the summary only (no k6 threshold can express them): ${summaryOnly.join(', ')}`);
-    const runId = Date.now().toString(36);
-    const rooms: RoomRef[] = [];
-    for (let r = 0; r < profile.rooms; r++) {
-      rooms.push(control.createRoomSync(`chatstorm-${profile.name}-${runId}-${r}`, plan.roomRateLimit(1_000_000)));
+    // Under --execution-segment each instance runs setup; VUs already agree across instances
+    // (exec.vu.idInTest is striped over the segments, so every viewer has one owner), the rooms
+    // must too: one instance creates them, by names the others can find.
+    const segment = exec.test.options.executionSegment ? String(exec.test.options.executionSegment) : '';
+    if (segment && !__ENV.CHATSTORM_RUN_ID) {
+      throw new Error(`execution segment ${segment}: set CHATSTORM_RUN_ID, the same on every instance, so that they share the run's rooms`);
     }
+    const runId = __ENV.CHATSTORM_RUN_ID ?? Date.now().toString(36);
+    const names = Array.from({ length: profile.rooms }, (_, r) => `chatstorm-${profile.name}-${runId}-${r}`);
+    const rooms: RoomRef[] = segment === '' || segment.startsWith('0:') ? names.map((name) => control.createRoomSync(name, plan.roomRateLimit(1_000_000))) : findRooms(names);
     // k6 initializes every VU before setup and starts their one iteration right after it;
     // t = 0 leaves them a moment to get there.
     return { rooms, startAt: Date.now() + 1000 };
+  }
+
+  function findRooms(names: string[]): RoomRef[] {
+    const deadline = Date.now() + ROOMS_WAIT_MS;
+    const rooms: RoomRef[] = [];
+    while (rooms.length < names.length) {
+      const room = control.findRoomSync(names[rooms.length]!);
+      if (room) {
+        rooms.push(room);
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`room ${names[rooms.length]} did not appear within ${ROOMS_WAIT_MS / 1000} s: is the instance with segment 0:… running?`);
+      sleep(0.5);
+    }
+    return rooms;
   }
 
   async function run(data: SetupData): Promise<void> {
@@ -138,6 +165,8 @@ export function createScript(input: ProfileInput) {
   }
 
   function teardown(data: SetupData): void {
+    // Instances end at different moments: one deleting the shared rooms would cut the others short.
+    if (exec.test.options.executionSegment) return;
     for (const room of data.rooms) {
       try {
         control.callSync('DeleteRoom', { identifier: room.arn });

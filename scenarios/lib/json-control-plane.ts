@@ -13,6 +13,12 @@ export abstract class JsonControlPlane implements ControlPlane {
     return { arn: room.arn, id: room.id };
   }
 
+  async findRoom(name: string): Promise<RoomRef | undefined> {
+    const out = await this.call<{ rooms?: { arn: string; id: string }[] }>('ListRooms', { name, maxResults: 1 });
+    const room = out.rooms?.[0];
+    return room ? { arn: room.arn, id: room.id } : undefined;
+  }
+
   async createLoggingConfiguration(name: string, bucketName: string): Promise<{ arn: string }> {
     const out = await this.call<{ arn: string }>('CreateLoggingConfiguration', { name, destinationConfiguration: { s3: { bucketName } } });
     return { arn: out.arn };

@@ -51,6 +51,8 @@ export interface TokenRequest {
 export interface ControlPlane {
   /** `loggingConfigurationArns`: the room logs every message and event there (the chat-log audit). */
   createRoom(name: string, maximumMessageRatePerSecond: number, loggingConfigurationArns?: string[]): Promise<RoomRef>;
+  /** A room by its exact name (ListRooms' name filter), for shards that join rooms another shard created. */
+  findRoom(name: string): Promise<RoomRef | undefined>;
   /** An S3-style logging destination; chatstorm writes it to <data dir>/logs/s3/<bucketName>/. */
   createLoggingConfiguration(name: string, bucketName: string): Promise<{ arn: string }>;
   deleteLoggingConfiguration(arn: string): Promise<void>;
@@ -89,6 +91,8 @@ export interface MetricsSink {
   acked(ms: number): void;
   /** Hot path: once per MESSAGE frame from another viewer. */
   delivered(latencyMs: number, room: number): void;
+  /** With several nodes (Swarm wsUrls), the same delivery by node index; engines may ignore it. */
+  deliveredVia?(node: number, latencyMs: number): void;
   duplicated(): void;
   outOfOrder(): void;
   errorFrame(code: number): void;

@@ -94,6 +94,65 @@ export interface AuditResult {
   passed: boolean;
 }
 
+/**
+ * Whole-run histograms as compressed base64 HDR histograms (hdr-histogram-js encodeIntoCompressedBase64),
+ * in microseconds: what `npm run bench:merge` adds up, since percentiles cannot be averaged.
+ */
+export interface RunHistograms {
+  latencyUs: string;
+  handshakeUs: string;
+  tokenUs: string;
+  ackUs: string;
+}
+
+/** One receiving connection as the ledger judges it (receive-tracker.ts), in JSON. */
+export interface LoggedConnection {
+  viewer: number;
+  room: number;
+  openedAt: number;
+  closedAt: number;
+  /** Per sender slot of its room: [first, last] sequence numbers received, 0 when none. */
+  seqs: number[];
+  holes: [slot: number, ranges: number[]][] | null;
+}
+
+/**
+ * A shard's raw delivery log. A shard knows only its own senders, yet its receivers get every
+ * sender's messages: so a shard cannot judge its own loss exactly, and summing the shards' figures
+ * would count another shard's lost messages as nothing. Each shard writes what the ledger is built
+ * from instead, and the merge builds one ledger from every shard's log: exact, as if one runner
+ * had held every viewer.
+ */
+export interface DeliveryLog {
+  /** Flat [sender, seq, sentAt, …] (epoch ms). */
+  sends: number[];
+  /** Flat [sender, seq, outcome, at, …]. */
+  resolutions: number[];
+  closed: LoggedConnection[];
+}
+
+/** `--shard i/n`: this file holds shard `index` (0-based) of `count`, all of one run `runId`. */
+export interface ShardInfo {
+  index: number;
+  count: number;
+  runId: string;
+  deliveryLog: DeliveryLog;
+}
+
+/** Set on the result of `npm run bench:merge`: which shard files it is made of. */
+export interface MergeInfo {
+  shards: number;
+  files: string[];
+}
+
+/** Per node (with several --url), what its viewers received. */
+export interface NodeFigures {
+  url: string;
+  viewers: number;
+  frames: number;
+  latencyMs: Percentiles;
+}
+
 export const RESULTS_SCHEMA_VERSION = 1;
 
 export interface RunResult {
@@ -176,6 +235,13 @@ export interface RunResult {
   thresholds: ThresholdVerdict[];
   /** With --audit; a failed audit fails the run. */
   audit?: AuditResult;
+  /** Node runner only (k6 keeps its own): mergeable whole-run histograms. */
+  histograms?: RunHistograms;
+  /** With --shard. */
+  shard?: ShardInfo;
+  merged?: MergeInfo;
+  /** With several --url: deliveries and latency per node. */
+  nodes?: NodeFigures[];
   passed: boolean;
   /**
    * k6 results: "generator-bound" when the generator, not the server, decided the figures (k6 exits
@@ -266,6 +332,11 @@ export function formatSummary(r: RunResult): string {
   }
   if (r.capacity) lines.push(`  capacity      ${r.capacity.reason}`);
   if (r.replay) lines.push(...formatReplay(r.replay));
+  if (r.shard) lines.push(`  shard         ${r.shard.index + 1}/${r.shard.count} of run ${r.shard.runId}: loss is judged exactly only once the shards are merged (npm run bench:merge)`);
+  if (r.merged) lines.push(`  merged        ${r.merged.shards} shards: ${r.merged.files.join(', ')}`);
+  for (const n of r.nodes ?? []) {
+    lines.push(`  node          ${n.url}  viewers ${fmt(n.viewers)} · received ${fmt(n.frames)} · latency ${ms(n.latencyMs)}`);
+  }
   for (const w of g.warnings) lines.push(`  WARNING       ${w}`);
   if (r.audit) {
     const a = r.audit;

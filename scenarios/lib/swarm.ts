@@ -17,6 +17,8 @@ export interface SwarmOptions {
   slice: { index: number; count: number };
   rooms: readonly RoomRef[];
   wsUrl: string;
+  /** Several nodes of one service: viewer i joins wsUrls[i mod n] (then wsUrl is unused). */
+  wsUrls?: readonly string[];
   /** Epoch ms at which the load phase starts (t = 0), shared by all slices. */
   startAt: number;
   clock: Clock;
@@ -39,6 +41,9 @@ export class Swarm {
   readonly plan: Plan;
   readonly rooms: readonly RoomRef[];
   readonly wsUrl: string;
+  /** How many nodes the viewers are spread over (1: all on wsUrl). */
+  readonly nodes: number;
+  private readonly wsUrls: readonly string[];
   readonly clock: Clock;
   readonly transport: Transport;
   readonly control: ControlPlane;
@@ -75,6 +80,8 @@ export class Swarm {
     this.plan = o.plan;
     this.rooms = o.rooms;
     this.wsUrl = o.wsUrl;
+    this.wsUrls = o.wsUrls?.length ? o.wsUrls : [o.wsUrl];
+    this.nodes = this.wsUrls.length;
     this.clock = o.clock;
     this.transport = o.transport;
     this.control = o.control;
@@ -96,6 +103,11 @@ export class Swarm {
     }
     this.replay = o.replay ? new ReplayDriver(this, o.replay, this.chatters, this.moderators) : undefined;
     this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
+  }
+
+  /** The node viewer `index` joins: fixed by its number, so every slice and shard agrees. */
+  wsUrlOf(index: number): string {
+    return this.wsUrls[index % this.nodes]!;
   }
 
   start(): void {

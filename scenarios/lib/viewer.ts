@@ -124,7 +124,7 @@ export class Viewer implements SocketEvents {
           this.state = CONNECTING;
           this.flags = 0;
           this.connectStartedAt = s.clock.now();
-          this.socket = s.transport.open(s.wsUrl, token, this);
+          this.socket = s.transport.open(s.wsUrlOf(this.index), token, this);
         },
         (error: unknown) => {
           if (this.state !== TOKEN || attempt !== this.attempt) return;
@@ -236,6 +236,7 @@ export class Viewer implements SocketEvents {
     const slot = layout.slotOf(sender);
     if (slot < 0 || layout.roomOf(sender) !== this.room) return; // not one of this run's senders
     s.metrics.delivered(now - sendTime, this.room);
+    if (s.nodes > 1) s.metrics.deliveredVia?.(this.index % s.nodes, now - sendTime);
     const outcome = this.tracker.record(slot, seq);
     if (gapFrom) this.tracker.excuse(slot, gapFrom, seq - 1);
     if (outcome === RECEIVED_DUPLICATE) s.metrics.duplicated();

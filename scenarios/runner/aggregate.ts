@@ -1,7 +1,7 @@
 import type { Histogram } from 'hdr-histogram-js';
 import { DeliveryLedger } from '../lib/delivery-ledger.ts';
 import type { ConnectionSummary } from '../lib/receive-tracker.ts';
-import { emptyPercentiles, type Percentiles } from '../lib/results.ts';
+import { emptyPercentiles, type DeliveryLog, type Percentiles } from '../lib/results.ts';
 import type { Plan } from '../lib/schedule.ts';
 import { addCounters, newCounters, type Counters } from './counters.ts';
 import { decodeHistogram, newHistogram, type RecorderSnapshot } from './latency-recorder.ts';
@@ -45,6 +45,8 @@ export class RunAggregate {
   readonly handshake = newHistogram();
   readonly token = newHistogram();
   readonly ack = newHistogram();
+  /** With several nodes: each node's deliveries. */
+  readonly nodes: { frames: number; latency: Histogram }[] = [];
   intervalLatency = newHistogram();
   readonly ledger: DeliveryLedger;
   private pending: ConnectionSummary[] = [];
@@ -59,11 +61,15 @@ export class RunAggregate {
   readonly moderations: [room: number, tag: string, outcome: number][] = [];
   /** Missing deliveries found since the last call to takeMissing(). */
   private newMissing = 0;
+  /** With --shard: everything the ledger was fed, for the merge to build the whole run's ledger. */
+  readonly deliveryLog?: DeliveryLog;
 
   constructor(
     private readonly plan: Plan,
     private readonly startAt: number,
+    options: { keepDeliveryLog?: boolean } = {},
   ) {
+    if (options.keepDeliveryLog) this.deliveryLog = { sends: [], resolutions: [], closed: [] };
     const bucketOf = plan.stepMs > 0 ? (sentAt: number) => plan.stepAt(sentAt - startAt) : undefined;
     this.ledger = new DeliveryLedger(plan.layout, plan.settleMs, bucketOf);
   }
@@ -76,6 +82,11 @@ export class RunAggregate {
     addInto(this.handshake, r.handshake);
     addInto(this.token, r.token);
     addInto(this.ack, r.ack);
+    r.nodes?.forEach((snapshot, node) => {
+      const into = (this.nodes[node] ??= { frames: 0, latency: newHistogram() });
+      into.frames += snapshot.count;
+      addInto(into.latency, snapshot);
+    });
     this.workers.set(r.worker, { connected: r.connected, connecting: r.connecting, eventLoopP99Ms: r.eventLoopP99Ms });
     if (r.final) this.eventLoopRunP99Ms = Math.max(this.eventLoopRunP99Ms, r.eventLoopRunP99Ms);
 
@@ -87,6 +98,12 @@ export class RunAggregate {
       this.outcomes[z[k + 2]!]!++;
     }
     for (const c of r.closed) this.pending.push(c);
+    if (this.deliveryLog) {
+      const log = this.deliveryLog;
+      for (const x of s) log.sends.push(x);
+      for (const x of z) log.resolutions.push(x);
+      for (const c of r.closed) log.closed.push({ ...c, seqs: Array.from(c.seqs) });
+    }
     for (const m of r.moderations) this.moderations.push(m);
 
     const step = Math.min(this.lastStep, this.plan.stepAt(now - this.startAt));

@@ -12,6 +12,14 @@ export const USAGE = `Usage: npm run bench -- [options]
   --url URL             an IVS-Chat-compatible server (http://host:port); default: start chatstorm here
   --aws-region REGION   real Amazon IVS Chat (credentials from the AWS environment); with --url, that
                         endpoint signed with SigV4
+                        Repeat --url (or give them comma-separated) to spread viewers over several
+                        nodes: viewer i joins node i mod n; the control plane is the first URL; the
+                        summary shows each node's deliveries and latency
+  --shard I/N           hold only shard I of N (1-based) of the profile's viewers: viewers i with
+                        i mod N = I-1, like worker threads; every shard needs the same --run-id,
+                        profile and flags. Shard 1 creates the rooms, the others find them by name.
+                        Merge the shards' files with npm run bench:merge
+  --run-id ID           names the run's rooms (chatstorm-<profile>-<ID>-<r>); required with --shard
   --ws-url URL          the chat WebSocket (ws:// or wss://) when it is not the ws:// of --url, e.g. a
                         proxy in front of the same server; the control plane stays on --url
   --viewers N           --rooms N   --chatters N (per room)   --rate N (messages/s per chatter)
@@ -41,6 +49,10 @@ export const USAGE = `Usage: npm run bench -- [options]
 export interface CliOptions {
   profile: string;
   url?: string;
+  /** Every --url given (several: viewers spread over them); url is the first. */
+  urls?: string[];
+  shard?: { index: number; count: number };
+  runId?: string;
   /** The chat WebSocket, when it is not derived from the target's URL. */
   wsUrl?: string;
   awsRegion?: string;
@@ -91,7 +103,9 @@ export class UsageError extends Error {}
 export function parseCli(argv: string[]): CliOptions {
   const options: NonNullable<ParseArgsConfig['options']> = {
     profile: { type: 'string' },
-    url: { type: 'string' },
+    url: { type: 'string', multiple: true },
+    shard: { type: 'string' },
+    'run-id': { type: 'string' },
     'ws-url': { type: 'string' },
     'aws-region': { type: 'string' },
     set: { type: 'string', multiple: true },
@@ -141,11 +155,30 @@ export function parseCli(argv: string[]): CliOptions {
 
   applyReplayFlags(values, overrides, read);
 
-  const url = read('url', z.url({ protocol: /^(https?|wss?)$/ }));
+  const urlSchema = z.url({ protocol: /^(https?|wss?)$/ });
+  const urls = ((values.url as string[] | undefined) ?? []).flatMap((u) => u.split(',')).map((u) => u.trim()).filter(Boolean);
+  for (const u of urls) {
+    if (!urlSchema.safeParse(u).success) throw new UsageError(`--url ${u}: an http(s):// or ws(s):// URL`);
+  }
+  const url = urls[0];
+  let shard: { index: number; count: number } | undefined;
+  if (values.shard !== undefined) {
+    const match = /^(\d+)\/(\d+)$/.exec(String(values.shard));
+    const index = match ? Number(match[1]) : NaN;
+    const count = match ? Number(match[2]) : NaN;
+    if (!match || count < 1 || index < 1 || index > count) throw new UsageError(`--shard ${String(values.shard)}: I/N with 1 ≤ I ≤ N, e.g. 2/4`);
+    shard = { index: index - 1, count };
+  }
+  const runId = read('run-id', z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, _ and - (at most 40): it names rooms'));
+  if (shard && !runId) throw new UsageError('--shard needs --run-id ID, the same on every shard: the shards find the run’s rooms by it');
+  if (shard && urls.length === 0) throw new UsageError('--shard needs --url: the shards must load one server (or cluster), not an embedded one each');
   const wsUrl = read('ws-url', z.url({ protocol: /^wss?$/, error: 'a ws:// or wss:// URL' }));
   return {
     profile: (values.profile as string | undefined) ?? (values.replay !== undefined ? 'replay' : 'fanout'),
     ...(url ? { url } : {}),
+    ...(urls.length > 1 ? { urls } : {}),
+    ...(shard ? { shard } : {}),
+    ...(runId ? { runId } : {}),
     ...(wsUrl ? { wsUrl } : {}),
     ...(values['aws-region'] ? { awsRegion: read('aws-region', z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1'))! } : {}),
     overrides,

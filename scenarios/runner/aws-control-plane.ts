@@ -8,6 +8,7 @@ import {
   DisconnectUserCommand,
   IvschatClient,
   IvschatServiceException,
+  ListRoomsCommand,
   SendEventCommand,
 } from '@aws-sdk/client-ivschat';
 import { ControlPlaneError, type ControlPlane, type RoomRef, type TokenRequest } from '../lib/ports.ts';
@@ -45,6 +46,12 @@ export class AwsControlPlane implements ControlPlane {
       ),
     );
     return { arn: room.arn!, id: room.id! };
+  }
+
+  async findRoom(name: string): Promise<RoomRef | undefined> {
+    const out = await this.call('ListRooms', () => this.client.send(new ListRoomsCommand({ name, maxResults: 1 })));
+    const room = out.rooms?.[0];
+    return room ? { arn: room.arn!, id: room.id! } : undefined;
   }
 
   async createLoggingConfiguration(name: string, bucketName: string): Promise<{ arn: string }> {

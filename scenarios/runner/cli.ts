@@ -95,7 +95,9 @@ async function main(): Promise<number> {
       control: { kind: 'http', url: base },
       metricsUrl: `${base}/metrics`,
       roomRateCap: IVS_MAX_ROOM_RATE,
-      cleanUp: true,
+      // Shards share rooms: none may delete them while another still runs.
+      cleanUp: !cli.shard,
+      ...(cli.urls ? { wsUrls: cli.urls.map((u) => toWebSocketUrl(u.replace(/^ws/, 'http'))) } : {}),
     };
   } else {
     const pinning = cli.pin ? planPinning() : undefined;
@@ -174,6 +176,8 @@ async function main(): Promise<number> {
       log: say,
       ...(audit ? { audit } : {}),
       ...(replay ? { replay } : {}),
+      ...(cli.shard ? { shard: { ...cli.shard, runId: cli.runId! } } : {}),
+      ...(cli.runId && !cli.shard ? { runId: cli.runId } : {}),
     });
     const file = cli.out ?? defaultResultPath(profile.name, new Date(result.startedAt));
     const charts = writeResult(file, result);

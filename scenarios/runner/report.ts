@@ -6,7 +6,9 @@ import { RESULTS_SCHEMA_VERSION, type RunResult, type StepResult, type TimelineP
 import type { Plan } from '../lib/schedule.ts';
 import { evaluateThresholds, generatorCanFail } from '../lib/thresholds.ts';
 import { renderHtmlReport } from './html-report.ts';
+import * as hdr from 'hdr-histogram-js';
 import { percentilesOf, type RunAggregate } from './aggregate.ts';
+import { newHistogram } from './latency-recorder.ts';
 
 export interface ReportInput {
   plan: Plan;
@@ -26,6 +28,9 @@ export interface ReportInput {
   failures?: string[];
   server?: RunResult['server'];
   peakViewers: number;
+  shard?: { index: number; count: number; runId: string };
+  /** Several nodes: viewer i joined nodeUrls[i mod n]. */
+  nodeUrls?: string[];
 }
 
 function stepResults(plan: Plan, a: RunAggregate): StepResult[] {
@@ -71,6 +76,10 @@ function capacityVerdict(plan: Plan, steps: StepResult[], generatorBound: boolea
     breakingStep: broken === -1 ? null : broken + 1,
     reason,
   };
+}
+
+function encoded(h: hdr.Histogram): string {
+  return h.totalCount > 0 ? hdr.encodeIntoCompressedBase64(h) : '';
 }
 
 export function buildResult(i: ReportInput): RunResult {
@@ -126,6 +135,23 @@ export function buildResult(i: ReportInput): RunResult {
     ...(steps ? { steps, capacity: capacityVerdict(i.plan, steps, generatorBound) } : {}),
     timeline: i.timeline,
     thresholds: [],
+    histograms: {
+      latencyUs: encoded(a.latency),
+      handshakeUs: encoded(a.handshake),
+      tokenUs: encoded(a.token),
+      ackUs: encoded(a.ack),
+    },
+    ...(i.nodeUrls
+      ? {
+          nodes: i.nodeUrls.map((url, node) => ({
+            url,
+            viewers: Math.ceil(Math.max(0, i.plan.profile.viewers - node) / i.nodeUrls!.length),
+            frames: a.nodes[node]?.frames ?? 0,
+            latencyMs: percentilesOf(a.nodes[node]?.latency ?? newHistogram()),
+          })),
+        }
+      : {}),
+    ...(i.shard && a.deliveryLog ? { shard: { ...i.shard, deliveryLog: a.deliveryLog } } : {}),
     passed: false,
   };
   result.thresholds = evaluateThresholds(i.plan.profile.thresholds, result);

@@ -25,6 +25,8 @@ export interface Target {
   /** What the report names as the target. */
   url: string;
   wsUrl: string;
+  /** Several nodes: viewer i joins wsUrls[i mod n] (wsUrl is then the first). */
+  wsUrls?: string[];
   control: ControlPlaneConfig;
   /** The server's own /metrics, for its CPU and memory; absent for AWS. */
   metricsUrl?: string;
@@ -50,11 +52,45 @@ export interface RunOptions {
   audit?: AuditTarget;
   /** A recorded log to replay (the profile is then `replay.profile`). */
   replay?: LoadedReplay;
+  /**
+   * --shard: this runner holds viewers i ≡ index (mod count) of the profile, in rooms that shard 0
+   * creates and the others find by name (both derived from runId).
+   */
+  shard?: { index: number; count: number; runId: string };
+  /** Names the rooms (default: the start time); shards get theirs from `shard`. */
+  runId?: string;
 }
+
+/** How long a shard waits for shard 0 to have created the run's rooms. */
+const ROOMS_WAIT_MS = 120_000;
 
 const now = () => performance.timeOrigin + performance.now();
 /** How long a worker thread may take to load before the run fails without it. */
 const WORKER_LOAD_MS = 60_000;
+
+function roomName(plan: Plan, runId: string, r: number): string {
+  return `chatstorm-${plan.profile.name}-${runId}-${r}`;
+}
+
+/** The rooms shard 0 created, found by their names; polled, since shards start in any order. */
+async function findRooms(target: Target, plan: Plan, runId: string, shards: number, log: (line: string) => void): Promise<RoomRef[]> {
+  const control = createControlPlane(target.control);
+  const deadline = Date.now() + ROOMS_WAIT_MS;
+  const rooms: RoomRef[] = [];
+  log(`waiting for shard 1 to create the ${plan.profile.rooms} room(s) of run ${runId}`);
+  while (rooms.length < plan.profile.rooms) {
+    const room = await control.findRoom(roomName(plan, runId, rooms.length));
+    if (room) {
+      rooms.push(room);
+      continue;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`room ${roomName(plan, runId, rooms.length)} did not appear within ${ROOMS_WAIT_MS / 1000} s: is shard 1/${shards} of run ${runId} running against the same server?`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  return rooms;
+}
 
 async function createRooms(target: Target, plan: Plan, runId: string, loggingArns?: string[]): Promise<RoomRef[]> {
   const control = createControlPlane(target.control);
@@ -63,7 +99,7 @@ async function createRooms(target: Target, plan: Plan, runId: string, loggingArn
   // Real IVS allows 5 room operations a second; chatstorm --bench does not care.
   const batch = target.kind === 'aws' ? 4 : 50;
   for (let r = 0; r < plan.profile.rooms; r += batch) {
-    const names = Array.from({ length: Math.min(batch, plan.profile.rooms - r) }, (_, k) => `chatstorm-${plan.profile.name}-${runId}-${r + k}`);
+    const names = Array.from({ length: Math.min(batch, plan.profile.rooms - r) }, (_, k) => roomName(plan, runId, r + k));
     rooms.push(...(await Promise.all(names.map((name) => control.createRoom(name, rate, loggingArns)))));
     if (target.kind === 'aws' && r + batch < plan.profile.rooms) await new Promise((resolve) => setTimeout(resolve, 1100));
   }
@@ -95,10 +131,13 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
   const progress = new Progress(o.progress);
 
   try {
-    const runId = Date.now().toString(36);
+    const runId = o.shard?.runId ?? o.runId ?? Date.now().toString(36);
     const bucket = auditBucket(runId);
     const logging = o.audit ? await createControlPlane(o.target.control).createLoggingConfiguration(bucket, bucket) : undefined;
-    const rooms = await createRooms(o.target, plan, runId, logging ? [logging.arn] : undefined);
+    const rooms =
+      o.shard && o.shard.index > 0
+        ? await findRooms(o.target, plan, runId, o.shard.count, log)
+        : await createRooms(o.target, plan, runId, logging ? [logging.arn] : undefined);
     const serverBefore = o.target.metricsUrl ? await scrapeServer(o.target.metricsUrl) : undefined;
     const serverSamples: ServerSample[] = [];
     const metricsUrl = o.target.metricsUrl;
@@ -108,7 +147,9 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         }, 5000)
       : undefined;
 
-    const workerCount = Math.max(1, Math.min(o.workers, o.profile.viewers));
+    const shard = o.shard ?? { index: 0, count: 1 };
+    const shardViewers = Math.ceil(Math.max(0, o.profile.viewers - shard.index) / shard.count);
+    const workerCount = Math.max(1, Math.min(o.workers, shardViewers));
     // Set once every worker has loaded (see below); reports only come after that.
     let aggregate!: RunAggregate;
     let fidelity: ReplayFidelity | undefined;
@@ -120,9 +161,13 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     const workers = Array.from({ length: workerCount }, (_, index) => {
       const init: WorkerInit = {
         profile: o.profile,
-        slice: { index, count: workerCount },
+        // Slices are arithmetic progressions of viewer numbers: worker w of shard k of n holds
+        // k + n·w, k + n·w + n·W, …, so the shards' slices partition the audience whatever each
+        // shard's own worker count W.
+        slice: { index: shard.index + shard.count * index, count: shard.count * workerCount },
         rooms,
         wsUrl: o.target.wsUrl,
+        ...(o.target.wsUrls ? { wsUrls: o.target.wsUrls } : {}),
         control: o.target.control,
         reportMs,
         transport: o.transport ?? 'ws',
@@ -200,7 +245,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     clearTimeout(loading);
     const startAt = now() + 100;
     const startedAt = new Date(startAt);
-    aggregate = new RunAggregate(plan, startAt);
+    aggregate = new RunAggregate(plan, startAt, { keepDeliveryLog: o.shard !== undefined });
     if (o.replay) fidelity = new ReplayFidelity(o.replay.script, startAt);
     for (const w of workers) w.postMessage({ type: 'start', startAt } satisfies MainToWorker);
 
@@ -307,6 +352,8 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       aggregate,
       timeline,
       peakViewers,
+      ...(o.shard ? { shard: o.shard } : {}),
+      ...(o.target.wsUrls ? { nodeUrls: o.target.wsUrls } : {}),
       generator: {
         cpuPercent: load.cpuPercent(),
         cores: load.cores,

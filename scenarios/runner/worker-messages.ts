@@ -13,6 +13,7 @@ export interface WorkerInit {
   slice: { index: number; count: number };
   rooms: RoomRef[];
   wsUrl: string;
+  wsUrls?: string[];
   control: ControlPlaneConfig;
   reportMs: number;
   transport: 'ws' | 'raw';
@@ -28,6 +29,8 @@ export interface WorkerReport {
   handshake: RecorderSnapshot;
   token: RecorderSnapshot;
   ack: RecorderSnapshot;
+  /** With several nodes: per node, its viewers' deliveries. */
+  nodes?: RecorderSnapshot[];
   connected: number;
   connecting: number;
   /** Flat [sender, seq, sentAt, …]. */

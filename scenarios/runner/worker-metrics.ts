@@ -10,6 +10,11 @@ export class WorkerMetrics implements MetricsSink {
   readonly handshake = new LatencyRecorder();
   readonly token = new LatencyRecorder();
   readonly ack = new LatencyRecorder();
+  readonly nodes: LatencyRecorder[];
+
+  constructor(nodes = 1) {
+    this.nodes = nodes > 1 ? Array.from({ length: nodes }, () => new LatencyRecorder()) : [];
+  }
 
   take(): Counters {
     const c = this.counters;
@@ -40,6 +45,9 @@ export class WorkerMetrics implements MetricsSink {
   delivered(latencyMs: number): void {
     this.counters.frames++;
     this.latency.record(latencyMs);
+  }
+  deliveredVia(node: number, latencyMs: number): void {
+    this.nodes[node]?.record(latencyMs);
   }
   duplicated(): void {
     this.counters.duplicated++;

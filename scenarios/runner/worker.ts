@@ -14,7 +14,7 @@ import { WsTransport } from './ws-transport.ts';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
-const metrics = new WorkerMetrics();
+const metrics = new WorkerMetrics(init.wsUrls?.length ?? 1);
 const log = new WorkerDeliveryLog();
 const interval = monitorEventLoopDelay({ resolution: 10 });
 const whole = monitorEventLoopDelay({ resolution: 10 });
@@ -43,6 +43,7 @@ const swarm = new Swarm({
   slice: init.slice,
   rooms: init.rooms,
   wsUrl: init.wsUrl,
+  ...(init.wsUrls ? { wsUrls: init.wsUrls } : {}),
   startAt,
   clock,
   ticker: { every: (ms, fn) => setInterval(fn, ms), cancel: (h) => clearInterval(h as NodeJS.Timeout) },
@@ -63,6 +64,7 @@ function report(final: boolean): void {
     handshake: metrics.handshake.take(),
     token: metrics.token.take(),
     ack: metrics.ack.take(),
+    ...(metrics.nodes.length ? { nodes: metrics.nodes.map((n) => n.take()) } : {}),
     connected: swarm.connected,
     connecting: swarm.connecting,
     sends: batch.sends,

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 
@@ -54,6 +55,20 @@ const ConfigSchema = z.object({
    */
   httpBodyTimeoutSeconds: positiveInt.max(300).default(5),
   allowUwsFallback: bool.default(false),
+  /** Redis shared by every node (store, quotas, cross-node fan-out): what lets more than one process serve. */
+  /**
+   * Processes serving the one port (SO_REUSEPORT, which uWebSockets.js sets on Linux), under a
+   * supervisor (cluster/workers.ts). auto = the cores of this machine.
+   */
+  workers: z
+    .union([z.literal('auto'), positiveInt.max(256)])
+    .transform((value) => (value === 'auto' ? availableParallelism() : value))
+    .default(1),
+  /**
+   * The `node` label on every metric. Absent on a lone node, whose series keep the label sets they
+   * always had; workers get <id or hostname:port>-w<i>. Prometheus label values stay readable with this alphabet.
+   */
+  nodeId: z.string().regex(/^[A-Za-z0-9_.:@-]{1,100}$/, 'letters, digits and _ . : @ - (at most 100)').optional(),
   /** Records token ids to disk so a token stays single-use across restarts. */
   persistUsedTokens: bool.default(true),
   /**
@@ -82,6 +97,18 @@ const ConfigSchema = z.object({
   const ids = config.accessKeys.map((key) => key.accessKeyId);
   const repeated = ids.find((id, i) => ids.indexOf(id) !== i);
   if (repeated) issues.addIssue({ code: 'custom', path: ['accessKeys'], message: `access key id ${repeated} is given twice` });
+  if (config.workers > 1 && config.redisUrl === undefined) {
+    // Without a shared backplane each worker would have its own rooms, tokens and subscribers:
+    // a token from one would be refused by the next, a message reach a fraction of the room.
+    issues.addIssue({
+      code: 'custom',
+      path: ['workers'],
+      message: `${config.workers} workers must share rooms, tokens and fan-out through Redis: give --redis-url redis://host:6379 (CHATSTORM_REDIS_URL), or run --workers 1`,
+    });
+  }
+  if (config.workers > 1 && config.port === 0) {
+    issues.addIssue({ code: 'custom', path: ['workers'], message: 'workers share one port: give a fixed --port (0 would give each worker a different one)' });
+  }
   if (config.tokenKey !== undefined && config.tokenKeyFile !== undefined) {
     issues.addIssue({ code: 'custom', path: ['tokenKeyFile'], message: 'give either --token-key or --token-key-file, not both' });
   }
@@ -129,9 +156,11 @@ const FLAGS = {
   maxBackpressureBytes: { env: 'CHATSTORM_MAX_BACKPRESSURE_BYTES', flag: 'max-backpressure-bytes', about: 'send buffer at which a slow consumer is cut (checked each second) [1048576]' },
   idleTimeoutSeconds: { env: 'CHATSTORM_IDLE_TIMEOUT_SECONDS', flag: 'idle-timeout-seconds', about: 'close sockets silent this long; pings keep live ones open [120]' },
   httpBodyTimeoutSeconds: { env: 'CHATSTORM_HTTP_BODY_TIMEOUT_SECONDS', flag: 'http-body-timeout-seconds', about: 'cut an HTTP request whose body has not arrived this long after its head [5]' },
+  workers: { env: 'CHATSTORM_WORKERS', flag: 'workers', about: 'N|auto: processes on the one port, each with metrics on --metrics-port+i [1]' },
+  nodeId: { env: 'CHATSTORM_NODE_ID', flag: 'node-id', about: 'the node label on every metric [none; workers: <node-id or hostname:port>-w<i>]' },
   allowUwsFallback: { env: 'CHATSTORM_ALLOW_UWS_FALLBACK', flag: 'allow-uws-fallback', about: 'run even on the pure-JS uWebSockets.js fallback (slow)' },
   persistUsedTokens: { env: 'CHATSTORM_PERSIST_USED_TOKENS', flag: 'persist-used-tokens', about: 'true|false: remember used tokens across restarts [true]' },
-  redisUrl: { env: 'CHATSTORM_REDIS_URL', flag: 'redis-url', about: 'redis://host:port shared by every node: one service (store, tokens, quotas, message bus)' },
+  redisUrl: { env: 'CHATSTORM_REDIS_URL', flag: 'redis-url', about: 'redis://host:port shared by every node: one service (store, tokens, quotas, message bus); needed for --workers > 1' },
   auth: { env: 'CHATSTORM_AUTH', flag: 'auth', about: 'none|sigv4: verify AWS SigV4 on every API request [none]' },
   accessKeys: { env: 'CHATSTORM_ACCESS_KEYS', flag: 'access-key', about: 'ID:SECRET accepted with --auth sigv4; repeat the flag (env: comma-separated)' },
 } as const satisfies Record<keyof z.input<typeof ConfigSchema>, { env: string; flag: string; about: string }>;

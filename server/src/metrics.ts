@@ -96,8 +96,11 @@ export interface MetricProbes {
   busConnected(): number;
 }
 
-export function createMetrics(options: { uwsFallback: boolean; version: string }) {
+export function createMetrics(options: { uwsFallback: boolean; version: string; nodeId?: string }) {
   const registry = new Registry();
+  // One label set per process: with --workers or many nodes, Prometheus tells the series apart by
+  // `node` (its value is the closed set of one: this process's --node-id).
+  if (options.nodeId !== undefined) registry.setDefaultLabels({ node: options.nodeId });
   collectDefaultMetrics({ register: registry, prefix: 'chatstorm_' });
   const probes: MetricProbes = {
     rooms: async () => 0,
@@ -112,8 +115,8 @@ export function createMetrics(options: { uwsFallback: boolean; version: string }
     probes,
     buildInfo: new Gauge({
       name: 'chatstorm_build_info',
-      help: 'Always 1; labels carry the chatstorm version and Node.js version.',
-      labelNames: ['version', 'node'] as const,
+      help: 'Always 1; labels carry the chatstorm version and Node.js version (`node` is the node id, on every metric).',
+      labelNames: ['version', 'nodejs'] as const,
       registers: [registry],
     }),
     uwsFallback: new Gauge({

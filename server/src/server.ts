@@ -55,7 +55,7 @@ export async function startServer(config: ChatstormConfig, log: Logger = createL
     log.warn('RUNNING ON THE PURE-JS uWebSockets.js FALLBACK: throughput figures from this server are meaningless');
   }
 
-  const metrics = createMetrics({ uwsFallback: !native, version: VERSION });
+  const metrics = createMetrics({ uwsFallback: !native, version: VERSION, nodeId: config.nodeId });
   // Keys first: a bad --token-key-file stops start-up before anything is opened.
   const tokens = await ChatTokenCipher.load(config.dataDir, config.tokenKey, config.tokenKeyFile);
   metrics.tokenKeys.set(1 + tokens.keys.previous.length);

@@ -34,7 +34,8 @@ export function readYaml<T>(relativePath: string): T {
 }
 
 export function readCompose(): ComposeFile {
-  return parse(interpolate(readFileSync(`${REPO_ROOT}docker-compose.yml`, 'utf8'))) as ComposeFile;
+  // merge: docker compose honours YAML merge keys (<<: *anchor), which YAML 1.2 leaves to the reader.
+  return parse(interpolate(readFileSync(`${REPO_ROOT}docker-compose.yml`, 'utf8')), { merge: true }) as ComposeFile;
 }
 
 export interface Mount {

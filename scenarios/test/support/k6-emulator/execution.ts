@@ -14,6 +14,8 @@ export default {
     vusActive: 1,
   },
   test: {
+    // One instance, no execution segment: what plain `k6 run` reports.
+    options: { executionSegment: undefined as string | undefined },
     abort(reason?: string): never {
       emulation.violations.push(`exec.test.abort: ${reason ?? ''}`);
       throw new Error(`test aborted: ${reason ?? ''}`);

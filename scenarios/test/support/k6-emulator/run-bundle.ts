@@ -23,6 +23,7 @@ function registerShims(): void {
     'k6/http': SHIM('http'),
     'k6/metrics': SHIM('metrics'),
     'k6/execution': SHIM('execution'),
+    k6: SHIM('k6'),
   };
   register(new URL('./hooks.mjs', import.meta.url), { data: { shims } });
 }
