@@ -8,11 +8,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { freePortRun } from './support/free-ports.ts';
+import { REDIS_SKIP, startRedis, type TestRedis } from './support/redis.ts';
 import { within } from './support/within.ts';
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-// Nothing on this branch talks to it yet: --workers only checks that one was given.
-const REDIS_URL = 'redis://127.0.0.1:6379';
 
 interface LogLine {
   msg: string;
@@ -107,12 +106,20 @@ uws.App().get('/*', (res) => res.end(String(process.pid))).listen('127.0.0.1', p
 });
 `;
 
-describe('--workers', () => {
+describe('--workers', { skip: REDIS_SKIP }, () => {
+  // The workers keep their rooms, tokens and fan-out in it.
+  let redis: TestRedis;
+  let redisUrl = '';
   let dataDir: string;
   before(async () => {
+    redis = await startRedis();
+    redisUrl = redis.url;
     dataDir = await mkdtemp(join(tmpdir(), 'chatstorm-workers-'));
   });
-  after(() => rm(dataDir, { recursive: true, force: true }));
+  after(async () => {
+    await redis?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
 
   test('uWebSockets.js 20.30 lets two processes listen on one port, and connections land on both', async () => {
     const port = await freePortRun(1);
@@ -146,14 +153,14 @@ describe('--workers', () => {
     const refused = run(['--workers', '2', '--port', '18080', '--data-dir', dataDir]);
     assert.equal(await refused.exited, 2);
     assert.match(refused.output(), /--workers \/ CHATSTORM_WORKERS: 2 workers must share rooms, tokens and fan-out through Redis: give --redis-url/);
-    const anyPort = run(['--workers', '2', '--port', '0', '--redis-url', REDIS_URL, '--data-dir', dataDir]);
+    const anyPort = run(['--workers', '2', '--port', '0', '--redis-url', redisUrl, '--data-dir', dataDir]);
     assert.equal(await anyPort.exited, 2);
     assert.match(anyPort.output(), /workers share one port: give a fixed --port/);
   });
 
   test('two workers serve one port, each with its own /metrics labelled by node; a killed worker is restarted; SIGTERM stops them all', async () => {
     const port = await freePortRun(3);
-    const supervisor = run(['--workers', '2', '--port', String(port), '--metrics-port', String(port + 1), '--node-id', 'edge', '--redis-url', REDIS_URL, '--data-dir', dataDir, '--api-quotas', 'off']);
+    const supervisor = run(['--workers', '2', '--port', String(port), '--metrics-port', String(port + 1), '--node-id', 'edge', '--redis-url', redisUrl, '--data-dir', dataDir, '--api-quotas', 'off']);
     try {
       await supervisor.line('the supervisor announcing both workers', (l) => l.msg === `chatstorm listening on http://127.0.0.1:${port} with 2 workers`);
       const workers = await Promise.all([0, 1].map((i) => supervisor.line(`worker ${i}`, (l) => l.msg === 'worker listening' && l.worker === i)));
@@ -197,7 +204,7 @@ describe('--workers', () => {
     const squatter = createServer();
     await new Promise<void>((resolve) => squatter.listen(port + 2, '127.0.0.1', resolve));
     try {
-      const supervisor = run(['--workers', '2', '--port', String(port), '--redis-url', REDIS_URL, '--data-dir', dataDir]);
+      const supervisor = run(['--workers', '2', '--port', String(port), '--redis-url', redisUrl, '--data-dir', dataDir]);
       assert.equal(await within(supervisor.exited, 20_000, 'the supervisor to give up'), 1);
       assert.match(supervisor.output(), /cannot listen on 127\.0\.0\.1:\d+/);
       assert.match(supervisor.output(), /worker failed to start; stopping every worker/);
