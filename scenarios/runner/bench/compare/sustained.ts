@@ -46,7 +46,9 @@ export async function searchSustained(o: {
     o.progress(
       `  ${Math.round(rate).toLocaleString('en-US')}/s: ${ok ? 'held' : 'not held'} (delivered ${(window.deliveredShare * 100).toFixed(1)} %, p99 ${window.p99Ms.toFixed(0)} ms, cut ${window.viewersCut}, server ${window.serverCpuPercent.toFixed(0)} %, load side ${window.generatorCpuPercent.toFixed(0)} %)`,
     );
-    fresh = window.viewersCut > 0 || window.viewersOpen < audience.viewers * audience.rooms;
+    // After a step that broke, a fresh audience: closing the sockets discards whatever backlog
+    // the server still holds for them, which would otherwise weigh on the next step.
+    fresh = !ok || window.viewersOpen < audience.viewers * audience.rooms;
     if (ok) lo = rate;
     else hi = rate;
     rate = hi === Infinity ? lo * 2 : lo === 0 ? hi / 2 : Math.sqrt(lo * hi);
