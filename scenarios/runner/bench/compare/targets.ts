@@ -32,7 +32,32 @@ export interface StartOptions {
   chatstormArgs?: string[];
 }
 
+/** Targets still running: killed if this process ends without stopping them (an error, Ctrl-C). */
+const running = new Set<number>();
+process.once('exit', () => {
+  for (const pid of running) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+process.once('SIGINT', () => process.exit(130));
+
 export async function startTarget(name: TargetName, o: StartOptions): Promise<Target> {
+  const target = await launch(name, o);
+  running.add(target.pid);
+  return {
+    ...target,
+    stop: async () => {
+      await target.stop();
+      running.delete(target.pid);
+    },
+  };
+}
+
+async function launch(name: TargetName, o: StartOptions): Promise<Target> {
   if (name === 'chatstorm') {
     const server = await startEmbeddedServer({ cores: o.cores, nodeOptions: o.nodeOptions, extraArgs: o.chatstormArgs ?? [] });
     return {
