@@ -67,7 +67,7 @@ const o = {
   searchStart: num('search-start', 1_000_000, 4000),
   searchSteps: num('search-steps', 6, 1),
   overloadSeconds: num('overload-seconds', 10, 0.5),
-  recoverySeconds: num('recovery-seconds', 10, 2),
+  recoverySeconds: num('recovery-seconds', 10, 3),
   connections: num('connections', 10_000, 100),
   handshakeRate: num('handshake-rate', 2000, 200),
   realisticViewers: num('realistic-viewers', 16_000, 80),
@@ -135,7 +135,7 @@ const fixed: Partial<Record<TargetName, Record<Fanout, WindowResult>>> = {};
 const realistic: Partial<Record<TargetName, WindowResult>> = {};
 const sustained: Partial<Record<TargetName, Record<Fanout, SearchResult[]>>> = {};
 const connections: Partial<Record<TargetName, ConnectionsResult>> = {};
-const overload: Partial<Record<TargetName, { base: number; during: WindowResult; after: WindowResult; perSecond: SecondSample[]; recoveredAfterSeconds: number | null }>> = {};
+const overload: Partial<Record<TargetName, { base: number; during: WindowResult; after: WindowResult; perSecond: SecondSample[]; recoveredAfterSeconds: number | null; graceSeconds: number }>> = {};
 
 const describe = (w: WindowResult) =>
   `${Math.round(w.deliveriesPerSecond).toLocaleString('en-US')} deliveries/s (${(w.deliveredShare * 100).toFixed(1)} %), p50 ${w.p50Ms.toFixed(1)} ms p99 ${w.p99Ms.toFixed(1)} ms, server ${w.serverCpuPercent.toFixed(0)} % (${w.serverCpuMicrosPerDelivery.toFixed(3)} µs/delivery), load side ${w.generatorCpuPercent.toFixed(0)} %`;
@@ -211,12 +211,16 @@ async function runOverload(name: TargetName, target: Target): Promise<void> {
     if (warmUpSeconds) await a.window(base / o.viewers / 4, warmUpSeconds);
     const perSecond: SecondSample[] = [];
     const during = await a.window((2 * base) / o.viewers, o.overloadSeconds, { drainMs: 0 });
-    const after = await a.window(base / 2 / o.viewers, o.recoverySeconds, { onSecond: (s) => perSecond.push(s) });
+    // The target is p99 under 100 ms within 5 s: the recovery is measured in two windows, the
+    // first 5 s (backlog included) and the rest, whose p99 is the figure the target reads.
+    const grace = Math.min(5, o.recoverySeconds / 2);
+    await a.window(base / 2 / o.viewers, grace, { drainMs: 0, onSecond: (s) => perSecond.push(s) });
+    const after = await a.window(base / 2 / o.viewers, o.recoverySeconds - grace, { onSecond: (s) => perSecond.push({ ...s, second: s.second + grace }) });
     // The first second from which every later one had p99 under 100 ms (a second with no probe
     // frame counts as not recovered).
     let recovered: number | null = null;
     for (let i = perSecond.length - 1; i >= 0 && perSecond[i]!.p99Ms < 100; i--) recovered = perSecond[i]!.second - 1;
-    return { base, during, after, perSecond, recoveredAfterSeconds: recovered };
+    return { base, during, after, perSecond, recoveredAfterSeconds: recovered, graceSeconds: grace };
   }));
   progress(
     `  overload at ${Math.round(2 * base).toLocaleString('en-US')}/s: ${describe(ov.during)}; after: p99 by second ${ov.perSecond.map((s) => s.p99Ms.toFixed(0)).join(' ')} ms, viewers cut ${ov.after.viewersCut}`,

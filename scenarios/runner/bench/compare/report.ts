@@ -23,7 +23,8 @@ export interface CompareResult {
   realistic: ByTarget<WindowResult>;
   sustained: Record<string, Record<string, { median: number; min: number; max: number; runs: SearchResult[] }>>;
   connections: ByTarget<ConnectionsResult>;
-  overload: ByTarget<{ base: number; during: WindowResult; after: WindowResult; perSecond: SecondSample[]; recoveredAfterSeconds: number | null }>;
+  /** after: the recovery past its first graceSeconds (5 s at full size). */
+  overload: ByTarget<{ base: number; during: WindowResult; after: WindowResult; perSecond: SecondSample[]; recoveredAfterSeconds: number | null; graceSeconds: number }>;
 }
 
 interface Row {
@@ -73,10 +74,12 @@ export function rows(r: CompareResult): Row[] {
     const ov = r.overload;
     out.push({ measure: 'overload: 2× the sustained rate (1 room)', values: per(ov, (x) => 2 * x.base), unit: '/s' });
     out.push({ measure: '  p99 during the overload', values: per(ov, (x) => x.during.p99Ms), unit: ' ms' });
-    out.push({ measure: '  p99 back under 100 ms after', values: per(ov, (x) => (x.recoveredAfterSeconds === null ? 'not in the run' : `${x.recoveredAfterSeconds} s`)), target: '≤ 5 s' });
+    const grace = Math.min(5, r.options.recoverySeconds! / 2);
+    out.push({ measure: `  p99 from ${grace} s after the overload on (half the rate)`, values: per(ov, (x) => x.after.p99Ms), ratio: true, target: '< 100 ms', unit: ' ms' });
+    out.push({ measure: '  p99 back under 100 ms (every later second) after', values: per(ov, (x) => (x.recoveredAfterSeconds === null ? 'not in the run' : `${x.recoveredAfterSeconds} s`)), target: '≤ 5 s' });
     out.push({ measure: '  p99 per second after (half the sustained rate)', values: per(ov, (x) => x.perSecond.map((s) => (Number.isNaN(s.p99Ms) ? '–' : s.p99Ms.toFixed(0))).join(' ') + ' ms') });
     out.push({ measure: '  viewers cut', values: per(ov, (x) => x.after.viewersCut) });
-    out.push({ measure: '  delivered during / after', values: per(ov, (x) => `${(x.during.deliveredShare * 100).toFixed(1)} / ${(x.after.deliveredShare * 100).toFixed(1)} %`) });
+    out.push({ measure: `  delivered during / from ${grace} s after on`, values: per(ov, (x) => `${(x.during.deliveredShare * 100).toFixed(1)} / ${(x.after.deliveredShare * 100).toFixed(1)} %`) });
     out.push({ measure: '  backlog max: in the server process (send buffers)', values: per(ov, (x) => Math.max(x.during.maxQueues.serverProcessBuffered, x.after.maxQueues.serverProcessBuffered) / 2 ** 20), unit: ' MiB' });
     out.push({ measure: '  backlog max: kernel, server → load side (Send-Q)', values: per(ov, (x) => Math.max(x.during.maxQueues.serverSendQ, x.after.maxQueues.serverSendQ) / 2 ** 20), unit: ' MiB' });
     out.push({ measure: '  backlog max: kernel, unread by the load side (Recv-Q)', values: per(ov, (x) => Math.max(x.during.maxQueues.clientRecvQ, x.after.maxQueues.clientRecvQ) / 2 ** 20), unit: ' MiB' });
