@@ -47,6 +47,9 @@ const { values } = parseArgs({
     'receiver-threads': { type: 'string', default: '1' },
     'probe-every': { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
+    // Extra chatstorm flags, space-separated, given with "=": e.g. --chatstorm-args="--persist-used-tokens false"
+    // shows what the used-token log costs a handshake.
+    'chatstorm-args': { type: 'string' },
     out: { type: 'string' },
   },
 });
@@ -96,6 +99,7 @@ async function session<T>(name: TargetName, label: string, run: (target: Target)
   const target = await startTarget(name, {
     cores: pinning?.serverCores,
     nodeOptions: values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', path.join(profileDir, `${name}-${label.replace(/\W+/g, '-')}`)] : [],
+    chatstormArgs: values['chatstorm-args']?.split(' ').filter(Boolean),
   });
   try {
     return await run(target);
