@@ -153,7 +153,7 @@ const FLAGS = {
   maxRoomMessageRate: { env: 'CHATSTORM_MAX_ROOM_MESSAGE_RATE', flag: 'max-room-message-rate', about: 'highest maximumMessageRatePerSecond a room may have [100]' },
   maxRooms: { env: 'CHATSTORM_MAX_ROOMS', flag: 'max-rooms', about: 'rooms that may exist [50000]' },
   apiQuotas: { env: 'CHATSTORM_API_QUOTAS', flag: 'api-quotas', about: 'on|off: the real per-operation request quotas [on]' },
-  maxBackpressureBytes: { env: 'CHATSTORM_MAX_BACKPRESSURE_BYTES', flag: 'max-backpressure-bytes', about: 'send buffer at which a slow consumer is cut (checked each second) [1048576]' },
+  maxBackpressureBytes: { env: 'CHATSTORM_MAX_BACKPRESSURE_BYTES', flag: 'max-backpressure-bytes', about: 'send buffer at which a slow consumer is cut (checked each second, ten times a second while a buffer fills) [1048576]' },
   idleTimeoutSeconds: { env: 'CHATSTORM_IDLE_TIMEOUT_SECONDS', flag: 'idle-timeout-seconds', about: 'close sockets silent this long; pings keep live ones open [120]' },
   httpBodyTimeoutSeconds: { env: 'CHATSTORM_HTTP_BODY_TIMEOUT_SECONDS', flag: 'http-body-timeout-seconds', about: 'cut an HTTP request whose body has not arrived this long after its head [5]' },
   workers: { env: 'CHATSTORM_WORKERS', flag: 'workers', about: 'N|auto: processes on the one port, each with metrics on --metrics-port+i [1]' },

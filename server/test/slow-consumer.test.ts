@@ -68,3 +68,45 @@ test('a viewer that stops reading is cut at the backpressure limit while the oth
     await server.stop();
   }
 });
+
+test('while a send buffer fills, the slow-consumer policy samples ten times a second instead of once, so its cut follows the limit closely', async () => {
+  // The buffer grows from an eighth of the limit (where the monitor hurries) for 1.5 s, slower
+  // than it would take to reach the limit; each new sample shows as a new value of the gauge.
+  const limit = 16 * 1024 * 1024;
+  const server = await startTestServer(['--bench', '--max-backpressure-bytes', String(limit)]);
+  try {
+    const { arn } = await createRoom(server, { maximumMessageRatePerSecond: 100_000 });
+    const slow = await RawChatSocket.connect(server.wsUrl, (await createToken(server, arn, 'slow', [])).token);
+    const sender = await RawChatSocket.connect(server.wsUrl, (await createToken(server, arn, 'sender')).token);
+    (slow.socket as unknown as { _socket: Socket })._socket.pause();
+    const content = 'y'.repeat(400);
+    let sent = 0;
+    // About 8 MiB/s: past the kernel's buffers within a few seconds, then into the server's.
+    const sending = setInterval(() => {
+      for (let i = 0; i < 150; i++) sender.send(JSON.stringify({ Action: 'SEND_MESSAGE', RequestId: String(sent++), Content: content }));
+    }, 10);
+    try {
+      const gauge = () => metric(server.url, /chatstorm_backpressure_buffered_bytes/);
+      const deadline = Date.now() + 60_000;
+      while ((await gauge()) < limit / 8) {
+        assert.ok(Date.now() < deadline, `the server never buffered ${limit / 8} bytes for the paused viewer (sent ${sent})`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      // From here the buffer keeps growing: a new sample is a new value (or 0 once cut).
+      const seen = new Set<number>();
+      const until = Date.now() + 1500;
+      while (Date.now() < until) {
+        seen.add(await gauge());
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      // Calm pace: at most 2–3 distinct values in 1.5 s; hurried: about 15 (fewer on a loaded machine).
+      assert.ok(seen.size >= 5, `the gauge took ${seen.size} values in 1.5 s of a filling buffer: ${[...seen].join(', ')}`);
+    } finally {
+      clearInterval(sending);
+    }
+    sender.close();
+    slow.socket.terminate();
+  } finally {
+    await server.stop();
+  }
+});
