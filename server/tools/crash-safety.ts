@@ -13,6 +13,7 @@ import {
   TagResourceCommand,
   UpdateRoomCommand,
 } from '@aws-sdk/client-ivschat';
+import { seededRandom } from '../../scenarios/lib/seeded-random.ts';
 
 // SIGKILL at random moments during a stream of CreateRoom / UpdateRoom / TagResource calls, the
 // server restarted on the same data dir each time: every change acknowledged before a kill must
@@ -77,17 +78,6 @@ interface RoomModel {
   inFlight: Fields | undefined;
 }
 
-/** mulberry32: a small seeded generator, so a run's choices can be replayed from its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface ServerProcess {
   child: ChildProcess;
@@ -217,7 +207,7 @@ export async function runCrashSafety(options: CrashSafetyOptions): Promise<Crash
   const started = performance.now();
   const writers = options.writers ?? 4;
   const maxKillDelayMs = options.maxKillDelayMs ?? 400;
-  const next = random(options.seed);
+  const next = seededRandom(options.seed);
   const dataDir = await mkdtemp(join(tmpdir(), 'chatstorm-crash-safety-'));
   const models = new Map<string, RoomModel>();
   const owned: RoomModel[][] = Array.from({ length: writers }, () => []);

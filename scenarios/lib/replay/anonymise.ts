@@ -5,17 +5,6 @@
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
 
-/** mulberry32: small, fast, seedable, so every engine and worker derives the same text. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Code points, as IVS counts Content length (an emoji is one). */
 export function codePoints(text: string): string[] {

@@ -1,5 +1,6 @@
 import { DELETE_MESSAGE_EVENT, DISCONNECT_USER_EVENT } from '../codec.ts';
-import { anonymiseAttributes, codePoints, randomText, seededRandom, utf8Length } from './anonymise.ts';
+import { seededRandom } from '../seeded-random.ts';
+import { anonymiseAttributes, codePoints, randomText, utf8Length } from './anonymise.ts';
 import type { ParsedLog, RecordedMessage } from './replay-log.ts';
 
 // Turns a parsed log and the replay options into a script: who sends what, when, and which

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { seededRandom } from '../../lib/replay/anonymise.ts';
+import { seededRandom } from '../../lib/seeded-random.ts';
 
 // Writes a made-up "launch stream" log in the IVS Chat logging record shape, one <room id>.jsonl
 // per room, so the replay can be tried (and its fidelity figures reproduced) without a real log:

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type net from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
+import { seededRandom } from '../../lib/seeded-random.ts';
 
 // A test-only WebSocket proxy between the load harness and chatstorm that breaks deliveries on
 // purpose, in numbers it counts exactly, so a test can hold the harness's loss, duplicate, order,
@@ -69,17 +70,6 @@ export interface FaultyProxy {
   close(): Promise<void>;
 }
 
-/** mulberry32: small, seeded, good enough to spread faults reproducibly. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Kind = 'drop' | 'duplicate' | 'swap' | 'delay';
 
@@ -130,7 +120,7 @@ class Link {
 const SENT_BY = /"s":"(\d+)"/;
 
 export async function startFaultyProxy(upstreamUrl: string, plan: FaultPlan): Promise<FaultyProxy> {
-  const random = seeded(plan.seed);
+  const random = seededRandom(plan.seed);
   const budget: Record<Kind, number> = { drop: plan.drop, duplicate: plan.duplicate, swap: plan.swap, delay: plan.delay };
   const injected: InjectedCounts = {
     dropped: 0,
