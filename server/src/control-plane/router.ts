@@ -35,24 +35,23 @@ const MAX_BODY_BYTES = 256 * 1024;
 const MAX_DRAIN_BYTES = 16 * 1024 * 1024;
 
 /** Every operation except the tag ones is POST /<OperationName> with a JSON body. */
-const POST_OPERATIONS = new Map<string, Operation>(
-  [
-    createRoom,
-    getRoom,
-    updateRoom,
-    deleteRoom,
-    listRooms,
-    createChatToken,
-    sendEvent,
-    deleteMessage,
-    disconnectUser,
-    createLoggingConfiguration,
-    getLoggingConfiguration,
-    updateLoggingConfiguration,
-    deleteLoggingConfiguration,
-    listLoggingConfigurations,
-  ].map((operation) => [`/${operation.name}`, operation as Operation]),
-);
+export const POST_OPERATION_LIST: readonly Operation[] = [
+  createRoom,
+  getRoom,
+  updateRoom,
+  deleteRoom,
+  listRooms,
+  createChatToken,
+  sendEvent,
+  deleteMessage,
+  disconnectUser,
+  createLoggingConfiguration,
+  getLoggingConfiguration,
+  updateLoggingConfiguration,
+  deleteLoggingConfiguration,
+  listLoggingConfigurations,
+] as Operation[];
+const POST_OPERATIONS = new Map<string, Operation>(POST_OPERATION_LIST.map((operation) => [`/${operation.name}`, operation]));
 
 /** The tag operations address the resource in the path: /tags/{resourceArn}. */
 const TAG_OPERATIONS: Record<string, Operation> = {

@@ -1,21 +1,8 @@
 import type { z } from 'zod';
-import { createChatToken } from '../../src/control-plane/create-chat-token.ts';
-import { createLoggingConfiguration } from '../../src/control-plane/create-logging-configuration.ts';
-import { createRoom } from '../../src/control-plane/create-room.ts';
-import { deleteLoggingConfiguration } from '../../src/control-plane/delete-logging-configuration.ts';
-import { deleteMessage } from '../../src/control-plane/delete-message.ts';
-import { deleteRoom } from '../../src/control-plane/delete-room.ts';
-import { disconnectUser } from '../../src/control-plane/disconnect-user.ts';
-import { getLoggingConfiguration } from '../../src/control-plane/get-logging-configuration.ts';
-import { getRoom } from '../../src/control-plane/get-room.ts';
-import { listLoggingConfigurations } from '../../src/control-plane/list-logging-configurations.ts';
-import { listRooms } from '../../src/control-plane/list-rooms.ts';
+import { POST_OPERATION_LIST } from '../../src/control-plane/router.ts';
 import { listTagsForResource } from '../../src/control-plane/list-tags-for-resource.ts';
-import { sendEvent } from '../../src/control-plane/send-event.ts';
 import { tagResource } from '../../src/control-plane/tag-resource.ts';
 import { untagResource } from '../../src/control-plane/untag-resource.ts';
-import { updateLoggingConfiguration } from '../../src/control-plane/update-logging-configuration.ts';
-import { updateRoom } from '../../src/control-plane/update-room.ts';
 
 // The control-plane operations and the JSON type of each input member, read from the server's own
 // zod schemas so that a member added there is fuzzed here without anyone remembering to.
@@ -66,25 +53,9 @@ function membersOf(input: z.ZodType, fromPath: string[] = []): Record<string, Js
   return Object.fromEntries(Object.entries(shape).filter(([name]) => !fromPath.includes(name)).map(([name, schema]) => [name, jsonTypeOf(schema)]));
 }
 
-const post = [
-  createRoom,
-  getRoom,
-  updateRoom,
-  deleteRoom,
-  listRooms,
-  createChatToken,
-  sendEvent,
-  deleteMessage,
-  disconnectUser,
-  createLoggingConfiguration,
-  getLoggingConfiguration,
-  updateLoggingConfiguration,
-  deleteLoggingConfiguration,
-  listLoggingConfigurations,
-];
 
 export const OPERATIONS: OperationShape[] = [
-  ...post.map((op) => ({ name: op.name, route: { method: 'POST' as const, path: `/${op.name}` }, members: membersOf(op.input) })),
+  ...POST_OPERATION_LIST.map((op) => ({ name: op.name, route: { method: 'POST' as const, path: `/${op.name}` }, members: membersOf(op.input) })),
   { name: tagResource.name, route: { method: 'POST', tags: true }, members: membersOf(tagResource.input, ['resourceArn']) },
   // tagKeys travel in the query string; a body is not read at all.
   { name: untagResource.name, route: { method: 'DELETE', tags: true }, members: {} },
