@@ -5,20 +5,20 @@
 // share the process, so the difference is what Redis adds), Redis's own CPU per message, and
 // writes JSON. Needs redis-server. Figures from a shared machine are rough.
 //   node --import tsx server/bench/room-rate-bench.ts [N] [out.json]
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { createRoom, createToken } from '../test/support/chat.ts';
 import { RawChatSocket } from '../test/support/raw-socket.ts';
-import { redisServerMissing, TestRedis } from '../test/support/redis-server.ts';
+import { REDIS_SERVER, REDIS_SKIP, startRedis } from '../test/support/redis.ts';
 import { startTestServer } from '../test/support/server.ts';
 
 const count = Math.min(Number(process.argv[2] ?? 20_000), 200_000);
 const out = process.argv[3] ?? 'room-rate-bench.json';
 const WINDOW = 64;
 
-const missing = redisServerMissing();
-if (missing) {
-  console.error(missing);
+if (REDIS_SKIP || spawnSync(REDIS_SERVER, ['--version']).error) {
+  console.error(`${REDIS_SERVER} is not installed (apt-get install redis-server): this benchmark needs a real Redis`);
   process.exit(2);
 }
 
@@ -63,7 +63,7 @@ async function run(label: string, args: string[]) {
   }
 }
 
-const redis = await TestRedis.start();
+const redis = await startRedis();
 try {
   const embedded = await run('embedded (local bucket)', []);
   const cpuBefore = await redisCpuSeconds(redis.url);
@@ -84,5 +84,5 @@ try {
   writeFileSync(out, JSON.stringify(results, null, 2));
   console.log(`wrote ${out}`);
 } finally {
-  await redis.remove();
+  await redis.stop();
 }
