@@ -153,6 +153,81 @@ export interface NodeFigures {
   latencyMs: Percentiles;
 }
 
+/**
+ * The server's own gauges over a run (read from its /metrics), on the run's time base: seconds
+ * since the start of the load phase. null where the target does not export the figure.
+ */
+export interface ServerSeriesPoint {
+  t: number;
+  rssMB: number;
+  heapUsedMB: number | null;
+  openFds: number | null;
+  eventLoopDelayP99Ms: number | null;
+  connections: number | null;
+  /** rss / connections, in KiB; null with no connection. */
+  kibPerConnection: number | null;
+}
+
+/** One figure's trend after warm-up: a robust slope with its confidence interval (soak-verdict.ts). */
+export interface SlopeVerdict {
+  /** Which series of ServerSeriesPoint (or "p99Ms" for latency drift). */
+  series: string;
+  unit: string;
+  /** Per minute, in `unit`. */
+  slopePerMinute: number;
+  ciLowPerMinute: number;
+  ciHighPerMinute: number;
+  /** Of the fitted line at the first sample after warm-up, in `unit`: the report draws the line. */
+  intercept: number;
+  samples: number;
+  /** Above this slope (per minute) a significant trend fails the run. */
+  limitPerMinute: number;
+  verdict: 'flat' | 'growing' | 'too-few-samples';
+}
+
+export interface SoakResult {
+  warmupSeconds: number;
+  series: ServerSeriesPoint[];
+  slopes: SlopeVerdict[];
+  /** What failed, one sentence each; empty when the soak passed. */
+  problems: string[];
+  passed: boolean;
+  /** A checkpoint written while the soak was still running (it may have been killed since). */
+  partial?: boolean;
+}
+
+/** One figure of a run against the same figure of a baseline run (`--baseline FILE`). */
+export interface BaselineFigure {
+  name: string;
+  unit: string;
+  higherIsBetter: boolean;
+  baseline: number;
+  current: number;
+  /** (current - baseline) / baseline, in percent. */
+  changePercent: number;
+  /** The change's confidence interval, in percent, from the runs' repeats / per-interval spread. */
+  ciLowPercent: number;
+  ciHighPercent: number;
+  /** The interval excludes zero. */
+  significant: boolean;
+  /** Significantly worse by more than the tolerance. */
+  regressed: boolean;
+}
+
+export interface BaselineComparison {
+  file: string;
+  tolerancePercent: number;
+  figures: BaselineFigure[];
+  passed: boolean;
+}
+
+/** A capacity run's latency-vs-load knee (capacity.ts). */
+export interface CapacityKnee {
+  step: number;
+  deliveriesPerSecond: number;
+  p99Ms: number;
+}
+
 export const RESULTS_SCHEMA_VERSION = 1;
 
 export interface RunResult {
@@ -228,7 +303,22 @@ export interface RunResult {
     rssGrowthMB: number;
   };
   steps?: StepResult[];
-  capacity?: { lastGoodStep: number | null; lastGoodViewers: number | null; breakingStep: number | null; reason: string };
+  capacity?: {
+    lastGoodStep: number | null;
+    lastGoodViewers: number | null;
+    breakingStep: number | null;
+    reason: string;
+    /** Where latency turns up with load; null when the curve has none within the sweep. */
+    knee?: CapacityKnee | null;
+    /** What stopped the sweep: the server crossing the SLO, the generator's own limit, or nothing. */
+    boundBy?: 'server' | 'generator' | 'none';
+  };
+  /** The server's gauges over time (when its /metrics was scraped). */
+  serverSeries?: ServerSeriesPoint[];
+  /** Soak runs: slopes and their verdict. */
+  soak?: SoakResult;
+  /** With --baseline: this run against the earlier one. */
+  baseline?: BaselineComparison;
   timeline: TimelinePoint[];
   /** Runs that replayed a recorded log (--replay): what was replayed and how faithfully. */
   replay?: ReplayResult;
