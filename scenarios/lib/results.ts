@@ -45,11 +45,18 @@ export interface TimelinePoint {
   t: number;
   viewers: number;
   target: number;
-  sentPerSecond: number;
-  deliveriesPerSecond: number;
-  /** End-to-end latency of the deliveries in this interval; absent in results written before it was recorded. */
-  p50Ms?: number;
-  p99Ms: number;
+  /**
+   * null: no worker reported in this interval, so the rate is unknown (a gap, not zero). Results
+   * written before this was recorded have numbers only.
+   */
+  sentPerSecond: number | null;
+  deliveriesPerSecond: number | null;
+  /**
+   * End-to-end latency of the deliveries in this interval; null when the interval had no latency
+   * sample (a gap, not zero latency); absent in results written before it was recorded.
+   */
+  p50Ms?: number | null;
+  p99Ms: number | null;
   generatorCpuPercent: number;
 }
 

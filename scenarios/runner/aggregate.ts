@@ -48,6 +48,8 @@ export class RunAggregate {
   /** With several nodes: each node's deliveries. */
   readonly nodes: { frames: number; latency: Histogram }[] = [];
   intervalLatency = newHistogram();
+  /** Worker reports since the last tick: none means the interval's rates are unknown, not zero. */
+  intervalReports = 0;
   readonly ledger: DeliveryLedger;
   private pending: ConnectionSummary[] = [];
   private readonly workers = new Map<number, { connected: number; connecting: number; eventLoopP99Ms: number }>();
@@ -77,6 +79,7 @@ export class RunAggregate {
   add(r: WorkerReport, now: number): void {
     addCounters(this.totals, r.counters);
     addCounters(this.interval, r.counters);
+    this.intervalReports++;
     addInto(this.latency, r.latency);
     addInto(this.intervalLatency, r.latency);
     addInto(this.handshake, r.handshake);
@@ -176,5 +179,6 @@ export class RunAggregate {
   resetInterval(): void {
     this.interval = newCounters();
     this.intervalLatency = newHistogram();
+    this.intervalReports = 0;
   }
 }

@@ -4,6 +4,7 @@ import type { ConnectionSummary } from '../lib/receive-tracker.ts';
 import type { DeliveryLog, RunHistograms, RunResult, TimelinePoint } from '../lib/results.ts';
 import { Plan } from '../lib/schedule.ts';
 import { evaluateThresholds } from '../lib/thresholds.ts';
+import { peakPerSecond } from './timeline.ts';
 import { percentilesOf } from './aggregate.ts';
 import { decodeHistogram, newHistogram } from './latency-recorder.ts';
 
@@ -30,6 +31,9 @@ function encoded(h: hdr.Histogram): string {
   return h.totalCount > 0 ? hdr.encodeIntoCompressedBase64(h) : '';
 }
 
+const sumKnown = (a: number | null, b: number | null) => (a === null || b === null ? null : a + b);
+const maxKnown = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
+
 /** Shards ran side by side: their timelines add up second by second. */
 function mergedTimeline(shards: readonly RunResult[]): TimelinePoint[] {
   const bySecond = new Map<number, TimelinePoint>();
@@ -42,11 +46,13 @@ function mergedTimeline(shards: readonly RunResult[]): TimelinePoint[] {
         continue;
       }
       at.viewers += p.viewers;
-      at.sentPerSecond += p.sentPerSecond;
-      at.deliveriesPerSecond += p.deliveriesPerSecond;
-      // Per-second percentiles cannot be added; the worst shard's is an upper bound.
-      at.p99Ms = Math.max(at.p99Ms, p.p99Ms);
-      if (p.p50Ms !== undefined) at.p50Ms = Math.max(at.p50Ms ?? 0, p.p50Ms);
+      // A shard that did not report that second leaves the total unknown: a gap, never a low sum.
+      at.sentPerSecond = sumKnown(at.sentPerSecond, p.sentPerSecond);
+      at.deliveriesPerSecond = sumKnown(at.deliveriesPerSecond, p.deliveriesPerSecond);
+      // Per-second percentiles cannot be added; the worst shard's is an upper bound. A shard with
+      // no sample that second has nothing to add to it.
+      at.p99Ms = maxKnown(at.p99Ms, p.p99Ms);
+      if (p.p50Ms !== undefined) at.p50Ms = maxKnown(at.p50Ms ?? null, p.p50Ms);
       at.generatorCpuPercent = Math.max(at.generatorCpuPercent, p.generatorCpuPercent);
     }
   }
@@ -157,7 +163,7 @@ export function mergeResults(results: readonly RunResult[], files: readonly stri
       outOfOrder: sum((r) => r.deliveries.outOfOrder),
       frames: sum((r) => r.deliveries.frames),
       perSecond: sum((r) => r.deliveries.perSecond),
-      peakPerSecond: Math.max(0, ...timeline.map((p) => p.deliveriesPerSecond)),
+      peakPerSecond: peakPerSecond(timeline),
       lossRatio: loss.expected > 0 ? loss.missing / loss.expected : 0,
       accounting: 'exact',
     },

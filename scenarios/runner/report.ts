@@ -6,6 +6,7 @@ import { RESULTS_SCHEMA_VERSION, type RunResult, type StepResult, type TimelineP
 import type { Plan } from '../lib/schedule.ts';
 import { evaluateThresholds, generatorCanFail } from '../lib/thresholds.ts';
 import { renderHtmlReport } from './html-report.ts';
+import { peakPerSecond } from './timeline.ts';
 import * as hdr from 'hdr-histogram-js';
 import { percentilesOf, type RunAggregate } from './aggregate.ts';
 import { newHistogram } from './latency-recorder.ts';
@@ -119,7 +120,7 @@ export function buildResult(i: ReportInput): RunResult {
       outOfOrder: c.outOfOrder,
       frames: c.frames,
       perSecond: c.frames / loadSeconds,
-      peakPerSecond: Math.max(0, ...i.timeline.map((p) => p.deliveriesPerSecond)),
+      peakPerSecond: peakPerSecond(i.timeline),
       lossRatio: ledger.expected > 0 ? ledger.missing / ledger.expected : 0,
       accounting: 'exact',
     },

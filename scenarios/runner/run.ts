@@ -278,14 +278,18 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       metrics.generatorCpu.set(cpu);
       if (t >= 0) {
         const latency = percentilesOf(aggregate.intervalLatency);
+        // No report, or no latency sample: the figure is unknown for this interval, and a zero
+        // would read as an outage; null draws as a gap.
+        const reported = aggregate.intervalReports > 0;
+        const sampled = latency.count > 0;
         timeline.push({
           t: Math.round(t / 100) / 10,
           viewers: connected,
           target: plan.targetAt(t),
-          sentPerSecond: aggregate.interval.sent / seconds,
-          deliveriesPerSecond: aggregate.interval.frames / seconds,
-          p50Ms: latency.p50,
-          p99Ms: latency.p99,
+          sentPerSecond: reported ? aggregate.interval.sent / seconds : null,
+          deliveriesPerSecond: reported ? aggregate.interval.frames / seconds : null,
+          p50Ms: sampled ? latency.p50 : null,
+          p99Ms: sampled ? latency.p99 : null,
           generatorCpuPercent: cpu * 100,
         });
       }
