@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { RunResult } from '../lib/results.ts';
+import { readReportModel } from '../runner/html-report.ts';
 import { freePort, runBench, startServer, tempDir } from './support/processes.ts';
 import { waitFor } from './support/wait-for.ts';
 
@@ -54,16 +55,19 @@ describe('node runner', () => {
     assert.match(output, /deliveries +expected/);
     for (const field of ['startedAt', 'durationSeconds', 'errors', 'generator'] as const) assert.ok(field in r, field);
     assert.equal(typeof r.generator.cpuPercent, 'number');
-    // Beside the JSON: the same run as charts, one line per series with a point per timeline entry.
+    // Beside the JSON: the same run as charts, each series with a value per timeline entry (the
+    // page itself is checked in a browser by html-report-browser.test.ts).
     const page = readFileSync(out.replace(/\.json$/, '.html'), 'utf8');
     assert.match(output, new RegExp(`charts +${out.replace(/\.json$/, '.html').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
-    const connected = /<polyline data-series="connected"[^>]* points="([^"]*)"/.exec(page);
-    assert.ok(connected, 'the viewers chart has a connected line');
-    assert.equal(connected[1]!.split(' ').length, r.timeline.length);
-    for (const series of ['target', 'delivered/s', 'p50', 'p99', 'sent/s', 'generator CPU %']) {
-      assert.match(page, new RegExp(`<polyline data-series="${series.replace('/', '\\/')}"`), series);
+    const charts = readReportModel(page).charts;
+    const series = charts.flatMap((c) => c.series.map((s, k) => ({ label: s.label, values: c.tables[0]![k + 1]! })));
+    for (const label of ['connected', 'target', 'delivered/s', 'p50', 'p99', 'sent/s', 'generator CPU %']) {
+      const found = series.find((s) => s.label === label);
+      assert.ok(found, `a "${label}" series`);
+      assert.equal(found.values.length, r.timeline.length, label);
     }
-    assert.match(page, /chatstorm smoke: <span class="pass">PASSED<\/span>/);
+    assert.deepEqual(series.find((s) => s.label === 'connected')!.values, r.timeline.map((p) => p.viewers));
+    assert.match(page, /<h1 id="headline">chatstorm smoke: <span class="pass">PASSED<\/span>/);
   });
 
   it('targets another server with --url and serves exactly the contract’s chatstorm_load_* metrics while it runs', async (t) => {
