@@ -86,15 +86,26 @@ export function formatFigure(n: number | null | undefined, digits = 2): string {
   return `${n < 0 ? '-' : ''}${grouped(Number(whole))}${fraction ? `.${fraction}` : ''}`;
 }
 
+/**
+ * What stopped a capacity sweep: `capacity.boundBy`, or for results written before it was recorded,
+ * inferred as the runner did then (a saturated generator at a broken step is the generator's limit).
+ */
+export function sweepBoundBy(r: RunResult): { by: 'server' | 'generator' | 'none'; inferred: boolean } | undefined {
+  const c = r.capacity;
+  if (!c) return undefined;
+  if (c.boundBy) return { by: c.boundBy, inferred: false };
+  return { by: c.breakingStep === null ? 'none' : r.generator.bottleneck ? 'generator' : 'server', inferred: true };
+}
+
 /** What the run's headline says: never PASSED for a sweep that broke or a generator that was the limit. */
 export function headlineVerdict(r: RunResult): { word: string; tone: 'pass' | 'fail' | 'warn'; detail: string } {
   const verdict = r.verdict ?? (r.passed ? 'passed' : 'failed');
   const c = r.capacity;
-  const boundBy = c ? (c.boundBy ?? (c.breakingStep === null ? 'none' : r.generator.bottleneck ? 'generator' : 'server')) : undefined;
+  const boundBy = sweepBoundBy(r);
   if (c && c.breakingStep !== null) {
-    const detail = `sweep broke at step ${c.breakingStep}, bound by the ${boundBy}: ${c.reason}`;
+    const detail = `sweep broke at step ${c.breakingStep}, bound by the ${boundBy!.by}: ${c.reason}`;
     if (verdict === 'failed') return { word: 'FAILED', tone: 'fail', detail };
-    return boundBy === 'generator' ? { word: 'GENERATOR-BOUND', tone: 'warn', detail } : { word: `BROKE AT STEP ${c.breakingStep}`, tone: 'fail', detail };
+    return boundBy!.by === 'generator' ? { word: 'GENERATOR-BOUND', tone: 'warn', detail } : { word: `BROKE AT STEP ${c.breakingStep}`, tone: 'fail', detail };
   }
   if (verdict === 'generator-bound') return { word: 'GENERATOR-BOUND', tone: 'warn', detail: 'the load generator, not the server, was the limit; not a verdict on the server' };
   const detail = c ? `sweep did not break: ${c.reason}` : '';
@@ -111,7 +122,7 @@ const sumOf = (record: Record<string, number>) => Object.values(record).reduce((
 
 const HEADLINE: Row[] = [
   // The results file's own verdict (thresholds, audit, generator); a broken sweep is the next row's.
-  { key: 'verdict', label: 'verdict of the thresholds', cell: (r) => r.verdict ?? (r.passed ? 'passed' : 'failed') },
+  { key: 'verdict', label: 'verdict (results file)', cell: (r) => r.verdict ?? (r.passed ? 'passed' : 'failed') },
   { key: 'scenario', label: 'scenario', cell: (r) => `${r.scenario} (${r.engine} engine)` },
   { key: 'target', label: 'target', cell: (r) => `${r.target.url} (${r.target.kind})` },
   { key: 'startedAt', label: 'started', cell: (r) => r.startedAt },
@@ -139,7 +150,14 @@ const OPTIONAL_ROWS: Row[] = [
   { key: 'serverCpu', label: 'server CPU (%)', cell: (r) => formatFigure(r.server?.cpuPercent, 1) },
   { key: 'serverRss', label: 'server RSS (MB)', cell: (r) => formatFigure(r.server?.rssMB, 1) },
   { key: 'sweep', label: 'capacity sweep', cell: (r) => (r.capacity ? (r.capacity.breakingStep === null ? 'did not break' : `broke at step ${r.capacity.breakingStep}`) : 'n/a') },
-  { key: 'capacityBoundBy', label: 'sweep bound by', cell: (r) => (r.capacity ? (r.capacity.boundBy ?? 'n/a') : 'n/a') },
+  {
+    key: 'capacityBoundBy',
+    label: 'sweep bound by',
+    cell: (r) => {
+      const b = sweepBoundBy(r);
+      return b ? `${b.by}${b.inferred ? ' (inferred: no capacity.boundBy in the file)' : ''}` : 'n/a';
+    },
+  },
   { key: 'lastGoodViewers', label: 'last good step, viewers', cell: (r) => formatFigure(r.capacity?.lastGoodViewers) },
   { key: 'breakingStep', label: 'breaking step', cell: (r) => formatFigure(r.capacity?.breakingStep) },
   { key: 'kneeDeliveries', label: 'knee, deliveries/s', cell: (r) => formatFigure(r.capacity?.knee?.deliveriesPerSecond, 1) },
@@ -371,7 +389,8 @@ function stepsTable(r: RunResult, run: number, names: readonly string[]): string
 }
 
 export function reportModel(results: readonly RunResult[], names: readonly string[]): ReportModel {
-  const charts: ChartSpec[] = [...timeCharts(results, names)];
+  // k6 results carry no timeline (k6 keeps its own time series): no empty time charts for them.
+  const charts: ChartSpec[] = results.some((r) => r.timeline.length) ? timeCharts(results, names) : [];
   const errors = errorChart(results, names);
   if (errors) charts.push(errors);
   const capacity = capacityChart(results, names);
@@ -519,6 +538,7 @@ ${audits}
 ${thresholds}
 ${tables}
 ${results.map((r) => (r.replay ? `<p>Replay of ${escape(r.replay.source)} at ${r.replay.speed}x: schedule drift p50 ${formatFigure(r.replay.driftMs.p50)} ms · p99 ${formatFigure(r.replay.driftMs.p99)} ms · max ${formatFigure(r.replay.driftMs.max)} ms over ${formatFigure(r.replay.driftMs.count)} sends.</p>` : '')).join('')}
+${results.some((r) => r.timeline.length === 0) ? `<p class="warn" id="no-timeline">${escape(labels.filter((_, i) => results[i]!.timeline.length === 0).join(', '))}: no timeline in the results file (k6 runs keep theirs in k6's own outputs), so no charts over time.</p>` : ''}
 ${sections}
 <script type="application/json" id="report-data">${data}</script>
 <script>${js}</script>

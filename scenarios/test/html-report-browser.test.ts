@@ -253,6 +253,32 @@ describe('HTML report in a headless browser', { skip: missing }, () => {
     await opened.page.close();
   });
 
+  it('renders a k6 result, which has no timeline, without empty time charts, saying why', async (t) => {
+    const r = normalRun();
+    r.engine = 'k6';
+    r.timeline = [];
+    r.generator.cpuPercent = null;
+    const opened = await open(written(t, 'k6', r));
+    const states = await assertChartsRendered(opened, ['errors']);
+    assert.deepEqual(states.map((s) => s.id), ['errors']);
+    assert.match(await opened.page.$eval('#no-timeline', (p) => p.textContent ?? ''), /no timeline in the results file/);
+    assert.equal(await cell(opened.page, 'generatorCpu'), 'n/a');
+    await assertHeadline(opened.page, r);
+    await opened.page.close();
+  });
+
+  it('heads a capacity result written before capacity.boundBy was recorded by what bound it, inferred from the generator, and says it inferred it', async (t) => {
+    const server = capacityRun();
+    delete server.capacity!.boundBy;
+    server.generator = { ...server.generator, bottleneck: false, warnings: [] };
+    const opened = await open(written(t, 'old-capacity', server));
+    await assertChartsRendered(opened, ['capacity']);
+    assert.equal(await opened.page.$eval('#headline', (h) => h.textContent), 'chatstorm capacity: BROKE AT STEP 3');
+    assert.equal(await cell(opened.page, 'capacityBoundBy'), 'server (inferred: no capacity.boundBy in the file)');
+    assert.equal(await cell(opened.page, 'sweep'), 'broke at step 3');
+    await opened.page.close();
+  });
+
   it('renders two runs side by side with npm run report: one table column per run, series overlaid', async (t) => {
     const dir = tempDir(t);
     const a = normalRun();
@@ -271,6 +297,8 @@ describe('HTML report in a headless browser', { skip: missing }, () => {
     assert.deepEqual(states.find((s) => s.id === 'latency')!.series, ['p50 · a', 'p99 · a', 'p50 · b', 'p99 · b']);
     const verdicts = await opened.page.$$eval('#headline + ul li', (lis) => lis.map((li) => li.querySelector('span')!.textContent));
     assert.deepEqual(verdicts, ['PASSED', 'GENERATOR-BOUND']);
+    assert.equal(await cell(opened.page, 'capacityBoundBy', 1), 'generator');
+    assert.equal(await cell(opened.page, 'capacityBoundBy', 0), 'n/a');
     await opened.page.close();
   });
 });
