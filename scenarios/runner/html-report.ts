@@ -107,6 +107,9 @@ export function headlineVerdict(r: RunResult): { word: string; tone: 'pass' | 'f
     if (verdict === 'failed') return { word: 'FAILED', tone: 'fail', detail };
     return boundBy!.by === 'generator' ? { word: 'GENERATOR-BOUND', tone: 'warn', detail } : { word: `BROKE AT STEP ${c.breakingStep}`, tone: 'fail', detail };
   }
+  // A failed soak or baseline gate fails the run even in a file whose `passed` predates it.
+  const gates = [...(r.soak && !r.soak.passed ? [`soak: ${r.soak.problems.join('; ') || 'failed'}`] : []), ...(r.baseline && !r.baseline.passed ? [`regressed against ${r.baseline.file}`] : [])];
+  if (gates.length) return { word: 'FAILED', tone: 'fail', detail: gates.join(' · ') };
   if (verdict === 'generator-bound') return { word: 'GENERATOR-BOUND', tone: 'warn', detail: 'the load generator, not the server, was the limit; not a verdict on the server' };
   const detail = c ? `sweep did not break: ${c.reason}` : '';
   return verdict === 'passed' ? { word: 'PASSED', tone: 'pass', detail } : { word: 'FAILED', tone: 'fail', detail };

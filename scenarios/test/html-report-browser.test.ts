@@ -219,6 +219,7 @@ describe('HTML report in a headless browser', { skip: missing }, () => {
     const opened = await open(written(t, 'soak', r));
     const states = await assertChartsRendered(opened, ['server-rssMB', 'server-heapUsedMB', 'server-openFds']);
     assert.equal(await opened.page.$eval('#headline', (h) => h.textContent), 'chatstorm soak: FAILED');
+    assert.match(await opened.page.$eval('#verdict-detail', (p) => p.textContent ?? ''), /^soak: rssMB grows 6\.01 MB\/min/);
     assert.equal(await cell(opened.page, 'soak'), 'failed');
     await assertHeadline(opened.page, r);
     const rss = states.find((s) => s.id === 'server-rssMB')!;

@@ -115,8 +115,10 @@ export function soakRun(): RunResult {
     problems: ['rssMB grows 6.01 MB/min [5.50, 6.50], above 1 MB/min: a leak'],
     passed: false,
   };
-  r.passed = false;
-  r.verdict = 'failed';
+  // As a runner that does not yet fold the soak verdict into `passed` would write it: the page
+  // must still head it FAILED.
+  r.passed = true;
+  r.verdict = 'passed';
   return r;
 }
 
