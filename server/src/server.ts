@@ -91,7 +91,7 @@ export async function startServer(config: ChatstormConfig, log: Logger = createL
   let roomCount = 0;
   metrics.probes.rooms = () => store.countRooms().then((count) => (roomCount = count), () => roomCount);
   metrics.probes.activeRooms = () => rooms.activeRoomCount();
-  const backpressure = new BackpressureMonitor(rooms, config.maxBackpressureBytes);
+  const backpressure = new BackpressureMonitor(rooms, config.maxBackpressureBytes, config.slowConsumerMs);
   metrics.probes.bufferedBytes = () => backpressure.bufferedBytes;
   metrics.probes.congestedConnections = () => backpressure.congested;
 
