@@ -187,7 +187,7 @@ function accept(h: Handshake, room: LiveRoom): boolean {
     behindSince: 0,
   };
   finish(ctx, h.started, 'accepted');
-  ctx.metrics.tokensUsed.inc();
+  ctx.metrics.hot.tokensUsed.value++;
   if (h.synchronous) res.upgrade(connection, h.key, h.token, h.extensions, h.context);
   else res.cork(() => res.upgrade(connection, h.key, h.token, h.extensions, h.context));
   return true;
@@ -221,6 +221,6 @@ function countRejectedToken(ctx: Context, outcome: HandshakeOutcome): void {
 }
 
 function finish(ctx: Context, started: number, outcome: HandshakeOutcome): void {
-  ctx.metrics.handshakes.labels(outcome).inc();
-  ctx.metrics.handshakeDuration.observe((performance.now() - started) / 1000);
+  ctx.metrics.hot.handshakes[outcome].value++;
+  ctx.metrics.hot.handshakeDuration.observe((performance.now() - started) / 1000);
 }
