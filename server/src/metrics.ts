@@ -89,6 +89,8 @@ const LATENCY_BUCKETS = [
 /** Values read at scrape time rather than maintained on the hot path; server.ts fills them in. */
 export interface MetricProbes {
   rooms(): Promise<number>;
+  /** WebSocket connections open on this node (the count the handshake checks the limit against). */
+  openConnections(): number;
   activeRooms(): number;
   bufferedBytes(): number;
   /** Connections the backpressure monitor found congested at its last sample. */
@@ -105,6 +107,7 @@ export function createMetrics(options: { uwsFallback: boolean; version: string; 
   collectDefaultMetrics({ register: registry, prefix: 'chatstorm_' });
   const probes: MetricProbes = {
     rooms: async () => 0,
+    openConnections: () => 0,
     activeRooms: () => 0,
     bufferedBytes: () => 0,
     congestedConnections: () => 0,
@@ -125,10 +128,14 @@ export function createMetrics(options: { uwsFallback: boolean; version: string; 
       help: '1 when uWebSockets.js runs its pure-JS fallback instead of the native build (throughput is then far lower).',
       registers: [registry],
     }),
+    // Read at scrape time from the count every connection keeps anyway: no gauge call per connection.
     connections: new Gauge({
       name: 'chatstorm_connections',
       help: 'WebSocket connections open on this node.',
       registers: [registry],
+      collect() {
+        this.set(probes.openConnections());
+      },
     }),
     connectionsOpened: new Counter({
       name: 'chatstorm_connections_opened_total',

@@ -93,6 +93,7 @@ export async function startServer(config: ChatstormConfig, log: Logger = createL
   metrics.probes.activeRooms = () => rooms.activeRoomCount();
   const backpressure = new BackpressureMonitor(rooms, config.maxBackpressureBytes, config.slowConsumerMs);
   metrics.probes.bufferedBytes = () => backpressure.bufferedBytes;
+  metrics.probes.openConnections = () => ctx.connections.count;
   metrics.probes.congestedConnections = () => backpressure.congested;
 
   app.ws('/*', chatWebSocketBehavior(ctx, sessions, uws.DISABLED));

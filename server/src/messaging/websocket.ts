@@ -61,7 +61,6 @@ export function chatWebSocketBehavior(
       const connection = ws.getUserData();
       const room = connection.room;
       ctx.connections.count++;
-      ctx.metrics.connections.inc();
       ctx.metrics.hot.connectionsOpened.value++;
       if (room.deleted) {
         // Deleted while this handshake was in flight: the room's bookkeeping is gone already.
@@ -126,7 +125,6 @@ export function chatWebSocketBehavior(
       ctx.bus.unsubscribe(connection.room.id);
       ctx.connections.count--;
       ctx.fleetConnections?.release();
-      ctx.metrics.connections.dec();
       const reason = connection.closeReason ?? observedReason(code, message, connection.congested);
       ctx.metrics.connectionsClosed.labels(reason).inc();
       if (reason === 'slow_consumer') slowConsumersClosed.inc();
