@@ -42,7 +42,7 @@ async function received(node: TestServer): Promise<number> {
 
 async function publishAll(node: TestServer, n: number): Promise<void> {
   for (let sent = 0; sent < n; sent += WINDOW) {
-    const batch: Promise<void>[] = [];
+    const batch: Array<Promise<void> | undefined> = [];
     for (let i = sent; i < Math.min(n, sent + WINDOW); i++) batch.push(node.ctx.bus.publish(ROOM, frame, 'MESSAGE'));
     await Promise.all(batch);
   }

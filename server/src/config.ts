@@ -46,6 +46,14 @@ const ConfigSchema = z.object({
    * and is disconnected (never silently skipped, which would lose messages without a trace).
    */
   maxBackpressureBytes: positiveInt.default(1024 * 1024),
+  /**
+   * A receiver whose send buffer stays at or above a sixteenth of maxBackpressureBytes this long is
+   * a slow consumer too, whatever its size: the buffer is a queue, so this bounds how late a
+   * connected viewer's messages can be, and how long a backlog survives an overload. A viewer that
+   * reads keeps its buffer near empty; one that falls behind by a few frames and catches up is
+   * never near this.
+   */
+  slowConsumerMs: positiveInt.default(1000),
   idleTimeoutSeconds: z.coerce.number().int().min(0).max(960).default(120),
   /**
    * A control-plane request body must arrive within this many seconds of its head, or the client
@@ -154,6 +162,7 @@ const FLAGS = {
   maxRooms: { env: 'CHATSTORM_MAX_ROOMS', flag: 'max-rooms', about: 'rooms that may exist [50000]' },
   apiQuotas: { env: 'CHATSTORM_API_QUOTAS', flag: 'api-quotas', about: 'on|off: the real per-operation request quotas [on]' },
   maxBackpressureBytes: { env: 'CHATSTORM_MAX_BACKPRESSURE_BYTES', flag: 'max-backpressure-bytes', about: 'send buffer at which a slow consumer is cut (checked each second, ten times a second while a buffer fills) [1048576]' },
+  slowConsumerMs: { env: 'CHATSTORM_SLOW_CONSUMER_MS', flag: 'slow-consumer-ms', about: 'cut a receiver whose send buffer held 1/16 of --max-backpressure-bytes or more this long [1000]' },
   idleTimeoutSeconds: { env: 'CHATSTORM_IDLE_TIMEOUT_SECONDS', flag: 'idle-timeout-seconds', about: 'close sockets silent this long; pings keep live ones open [120]' },
   httpBodyTimeoutSeconds: { env: 'CHATSTORM_HTTP_BODY_TIMEOUT_SECONDS', flag: 'http-body-timeout-seconds', about: 'cut an HTTP request whose body has not arrived this long after its head [5]' },
   workers: { env: 'CHATSTORM_WORKERS', flag: 'workers', about: 'N|auto: processes on the one port, each with metrics on --metrics-port+i [1]' },

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { DISCONNECT_REASON_LABELS } from './messaging/disconnect-reasons.ts';
+import { counterTally, foldTallies, HistogramTally, type Tally } from './metric-tally.ts';
 
 // Every metric of the server is declared here: static names, base units, bounded label sets.
 // Label values come from the closed sets below, never from user input.
@@ -88,6 +89,8 @@ const LATENCY_BUCKETS = [
 /** Values read at scrape time rather than maintained on the hot path; server.ts fills them in. */
 export interface MetricProbes {
   rooms(): Promise<number>;
+  /** WebSocket connections open on this node (the count the handshake checks the limit against). */
+  openConnections(): number;
   activeRooms(): number;
   bufferedBytes(): number;
   /** Connections the backpressure monitor found congested at its last sample. */
@@ -104,6 +107,7 @@ export function createMetrics(options: { uwsFallback: boolean; version: string; 
   collectDefaultMetrics({ register: registry, prefix: 'chatstorm_' });
   const probes: MetricProbes = {
     rooms: async () => 0,
+    openConnections: () => 0,
     activeRooms: () => 0,
     bufferedBytes: () => 0,
     congestedConnections: () => 0,
@@ -124,15 +128,20 @@ export function createMetrics(options: { uwsFallback: boolean; version: string; 
       help: '1 when uWebSockets.js runs its pure-JS fallback instead of the native build (throughput is then far lower).',
       registers: [registry],
     }),
+    // Read at scrape time from the count every connection keeps anyway: no gauge call per connection.
     connections: new Gauge({
       name: 'chatstorm_connections',
       help: 'WebSocket connections open on this node.',
       registers: [registry],
+      collect() {
+        this.set(probes.openConnections());
+      },
     }),
     connectionsOpened: new Counter({
       name: 'chatstorm_connections_opened_total',
       help: 'WebSocket connections accepted.',
       registers: [registry],
+      collect: foldTallies,
     }),
     connectionsClosed: new Counter({
       name: 'chatstorm_connections_closed_total',
@@ -145,12 +154,14 @@ export function createMetrics(options: { uwsFallback: boolean; version: string; 
       help: 'WebSocket upgrade requests, by outcome.',
       labelNames: ['outcome'] as const,
       registers: [registry],
+      collect: foldTallies,
     }),
     handshakeDuration: new Histogram({
       name: 'chatstorm_handshake_duration_seconds',
       help: 'Time from upgrade request to accept or refusal.',
       buckets: LATENCY_BUCKETS,
       registers: [registry],
+      collect: foldTallies,
     }),
     tokensCreated: new Counter({
       name: 'chatstorm_tokens_created_total',
@@ -161,6 +172,7 @@ export function createMetrics(options: { uwsFallback: boolean; version: string; 
       name: 'chatstorm_tokens_used_total',
       help: 'Chat tokens accepted at a WebSocket handshake.',
       registers: [registry],
+      collect: foldTallies,
     }),
     tokensRejected: new Counter({
       name: 'chatstorm_tokens_rejected_total',
@@ -173,6 +185,7 @@ export function createMetrics(options: { uwsFallback: boolean; version: string; 
       help: 'WebSocket requests from clients, by action and outcome (ok or error).',
       labelNames: ['action', 'outcome'] as const,
       registers: [registry],
+      collect: foldTallies,
     }),
     errorFrames: new Counter({
       name: 'chatstorm_error_frames_total',
@@ -185,30 +198,35 @@ export function createMetrics(options: { uwsFallback: boolean; version: string; 
       help: 'Frames published to a room (one per message or event, whatever the audience).',
       labelNames: ['type'] as const,
       registers: [registry],
+      collect: foldTallies,
     }),
     deliveries: new Counter({
       name: 'chatstorm_fanout_deliveries_total',
       help: 'Frames handed to subscribers on this node (publishes times subscribers).',
       labelNames: ['type'] as const,
       registers: [registry],
+      collect: foldTallies,
     }),
     deliveredBytes: new Counter({
       name: 'chatstorm_fanout_delivered_bytes_total',
       help: 'Payload bytes handed to subscribers on this node.',
       labelNames: ['type'] as const,
       registers: [registry],
+      collect: foldTallies,
     }),
     publishDuration: new Histogram({
       name: 'chatstorm_fanout_publish_duration_seconds',
       help: 'Time one publish takes to write a frame into every subscriber socket of the room on this node.',
       buckets: LATENCY_BUCKETS,
       registers: [registry],
+      collect: foldTallies,
     }),
     messageDuration: new Histogram({
       name: 'chatstorm_message_processing_duration_seconds',
       help: 'Time from a SEND_MESSAGE frame arriving to its MESSAGE being published (includes review).',
       buckets: LATENCY_BUCKETS,
       registers: [registry],
+      collect: foldTallies,
     }),
     rateLimited: new Counter({
       name: 'chatstorm_rate_limited_total',
@@ -399,7 +417,42 @@ export function createMetrics(options: { uwsFallback: boolean; version: string; 
   }
   for (const reason of AUTH_REFUSAL_REASONS) m.apiAuthRefusals.labels(reason).inc(0);
   for (const outcome of RELOAD_OUTCOMES) m.tokenKeyReloads.labels(outcome).inc(0);
-  return m;
+  return { ...m, hot: hotTallies(m) };
+}
+
+/**
+ * The per-message and per-handshake counts, as plain numbers added to the metrics above at scrape
+ * time (metric-tally.ts): the same series, exact, without prom-client's cost on every call.
+ */
+function hotTallies(m: {
+  connectionsOpened: Counter;
+  handshakes: Counter<'outcome'>;
+  handshakeDuration: Histogram;
+  tokensUsed: Counter;
+  requests: Counter<'action' | 'outcome'>;
+  publishes: Counter<'type'>;
+  deliveries: Counter<'type'>;
+  deliveredBytes: Counter<'type'>;
+  publishDuration: Histogram;
+  messageDuration: Histogram;
+}) {
+  const byType = (counter: Counter<'type'>) => ({ MESSAGE: counterTally(counter, { type: 'MESSAGE' }), EVENT: counterTally(counter, { type: 'EVENT' }) });
+  const requests = {} as Record<WsActionLabel, Record<(typeof REQUEST_OUTCOMES)[number], Tally>>;
+  for (const action of WS_ACTIONS) requests[action] = { ok: counterTally(m.requests, { action, outcome: 'ok' }), error: counterTally(m.requests, { action, outcome: 'error' }) };
+  const handshakes = {} as Record<HandshakeOutcome, Tally>;
+  for (const outcome of HANDSHAKE_OUTCOMES) handshakes[outcome] = counterTally(m.handshakes, { outcome });
+  return {
+    connectionsOpened: counterTally(m.connectionsOpened),
+    handshakes,
+    handshakeDuration: new HistogramTally(m.handshakeDuration, LATENCY_BUCKETS),
+    tokensUsed: counterTally(m.tokensUsed),
+    requests,
+    publishes: byType(m.publishes),
+    deliveries: byType(m.deliveries),
+    deliveredBytes: byType(m.deliveredBytes),
+    publishDuration: new HistogramTally(m.publishDuration, LATENCY_BUCKETS),
+    messageDuration: new HistogramTally(m.messageDuration, LATENCY_BUCKETS),
+  };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -91,8 +91,9 @@ export async function startServer(config: ChatstormConfig, log: Logger = createL
   let roomCount = 0;
   metrics.probes.rooms = () => store.countRooms().then((count) => (roomCount = count), () => roomCount);
   metrics.probes.activeRooms = () => rooms.activeRoomCount();
-  const backpressure = new BackpressureMonitor(rooms, config.maxBackpressureBytes);
+  const backpressure = new BackpressureMonitor(rooms, config.maxBackpressureBytes, config.slowConsumerMs);
   metrics.probes.bufferedBytes = () => backpressure.bufferedBytes;
+  metrics.probes.openConnections = () => ctx.connections.count;
   metrics.probes.congestedConnections = () => backpressure.congested;
 
   app.ws('/*', chatWebSocketBehavior(ctx, sessions, uws.DISABLED));

@@ -9,8 +9,11 @@ import type { FrameType } from '../metrics.ts';
  * events included: a DISCONNECT_USER frame arrives before the closes it announces.
  */
 export interface Bus {
-  /** Delivers a ready-made frame to every connection in the room on every node, the sender's included. */
-  publish(roomId: string, frame: string, type: FrameType): Promise<void>;
+  /**
+   * Delivers a ready-made frame to every connection in the room on every node, the sender's
+   * included. Undefined when it is done already (the embedded bus: no promise per message).
+   */
+  publish(roomId: string, frame: string, type: FrameType): Promise<void> | undefined;
   /** Closes every connection of userId in the room with 1000, on every node. */
   disconnectUser(roomId: string, userId: string): Promise<void>;
   /** Closes every connection of the room on every node: it was deleted. */

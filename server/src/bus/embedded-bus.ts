@@ -6,8 +6,9 @@ import type { LocalHub } from './local-hub.ts';
 export class EmbeddedBus implements Bus {
   constructor(private readonly hub: LocalHub) {}
 
-  async publish(roomId: string, frame: string, type: FrameType): Promise<void> {
+  publish(roomId: string, frame: string, type: FrameType): undefined {
     this.hub.deliver(roomId, frame, type);
+    return undefined;
   }
 
   async disconnectUser(roomId: string, userId: string): Promise<void> {

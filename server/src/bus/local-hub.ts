@@ -1,5 +1,5 @@
 import type { TemplatedApp } from 'uWebSockets.js';
-import type { Counter } from 'prom-client';
+import type { Tally } from '../metric-tally.ts';
 import type { FrameType, Metrics } from '../metrics.ts';
 import type { LiveRooms } from '../rooms/live-rooms.ts';
 
@@ -10,8 +10,8 @@ import type { LiveRooms } from '../rooms/live-rooms.ts';
  * native call per publish.
  */
 export class LocalHub {
-  // Label children bound once: a labels() lookup per publish would hash the label values each time.
-  private readonly counters: Record<FrameType, { publishes: Counter.Internal; deliveries: Counter.Internal; bytes: Counter.Internal }>;
+  // Plain-number tallies bound once (metric-tally.ts): prom-client's inc() per publish would hash the label values each time.
+  private readonly counters: Record<FrameType, { publishes: Tally; deliveries: Tally; bytes: Tally }>;
 
   constructor(
     private readonly app: TemplatedApp,
@@ -19,9 +19,9 @@ export class LocalHub {
     private readonly metrics: Metrics,
   ) {
     const bind = (type: FrameType) => ({
-      publishes: metrics.publishes.labels(type),
-      deliveries: metrics.deliveries.labels(type),
-      bytes: metrics.deliveredBytes.labels(type),
+      publishes: metrics.hot.publishes[type],
+      deliveries: metrics.hot.deliveries[type],
+      bytes: metrics.hot.deliveredBytes[type],
     });
     this.counters = { MESSAGE: bind('MESSAGE'), EVENT: bind('EVENT') };
   }
@@ -33,14 +33,14 @@ export class LocalHub {
     const seconds = (performance.now() - started) / 1000;
     const recipients = this.app.numSubscribers(roomId);
     const counters = this.counters[type];
-    counters.publishes.inc();
+    counters.publishes.value++;
     const series = this.rooms.get(roomId)?.series;
     series?.publishes[type].inc();
     if (recipients > 0) {
       series?.deliveries[type].inc(recipients);
-      counters.deliveries.inc(recipients);
-      counters.bytes.inc(recipients * (typeof frame === 'string' ? Buffer.byteLength(frame) : frame.byteLength));
-      this.metrics.publishDuration.observe(seconds);
+      counters.deliveries.value += recipients;
+      counters.bytes.value += recipients * (typeof frame === 'string' ? Buffer.byteLength(frame) : frame.byteLength);
+      this.metrics.hot.publishDuration.observe(seconds);
     }
   }
 

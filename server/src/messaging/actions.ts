@@ -12,7 +12,8 @@ type Action = ChatRequest['action'];
 export interface ActionEntry<A extends Action> {
   /** The token capability the action needs; without it the request gets ERROR 403 and the handler never runs. */
   capability: number;
-  handle(ctx: Context, ws: ChatSocket, request: Extract<ChatRequest, { action: A }>, receivedAt: number): Promise<ChatError | undefined>;
+  /** The error to answer with, or undefined for success; a promise of it when the action had to wait. */
+  handle(ctx: Context, ws: ChatSocket, request: Extract<ChatRequest, { action: A }>, receivedAt: number): ChatError | undefined | Promise<ChatError | undefined>;
 }
 
 /** Every WebSocket action: the capability it needs and its module. A new action is one line here. */

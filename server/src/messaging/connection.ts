@@ -22,6 +22,8 @@ export interface Connection {
   open: boolean;
   /** Set by the backpressure monitor when the send buffer was filling at its last sample. */
   congested: boolean;
+  /** performance.now() of the first sample that found the send buffer behind (backpressure-monitor.ts), 0 when it is not. */
+  behindSince: number;
 }
 
 export type ChatSocket = WebSocket<Connection>;

@@ -1,9 +1,9 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LoggingConfiguration, Room } from '../rooms/room.ts';
-import { AppendFile } from './append-file.ts';
 import { AtomicFile, removeStaleTemporaries } from './atomic-file.ts';
 import type { Store } from './store.ts';
+import { UsedTokenLog } from './used-token-log.ts';
 import { writeHealths, type WriteHealth } from './write-health.ts';
 
 interface StoreFile {
@@ -21,9 +21,9 @@ const TOKEN_SWEEP_INTERVAL_MS = 60_000;
  *   whose write fails is undone in memory and the call fails, so nobody sees it afterwards.
  * - used chat-token ids appended to used-tokens.log (one "<id> <expiresAt>" line each), so a token
  *   stays single-use across a restart. A handshake is accepted only once its line is written to
- *   the OS (batched per burst, not fsynced: a killed process forgets nothing, a power loss may
- *   forget the last moments of handshakes, a trade made for connection throughput); if the line
- *   cannot be written the handshake fails. Expired ids are swept from memory every minute and the
+ *   the OS (synchronously, in the handshake's own callback, not fsynced: a killed process forgets
+ *   nothing, a power loss may forget the last moments of handshakes, a trade made for connection
+ *   throughput; see used-token-log.ts); if the line cannot be written the handshake fails. Expired ids are swept from memory every minute and the
  *   log is compacted when mostly stale.
  */
 export class EmbeddedStore implements Store {
@@ -31,7 +31,7 @@ export class EmbeddedStore implements Store {
   private readonly loggingConfigurations = new Map<string, LoggingConfiguration>();
   private readonly usedTokens = new Map<string, number>();
   private readonly file: AtomicFile;
-  private readonly tokenLog: AppendFile;
+  private readonly tokenLog: UsedTokenLog;
   /** How to undo each change not yet known to be on disk, oldest first. */
   private undo: Array<() => void> = [];
   /** How many of `undo` the store.json write under way covers. */
@@ -58,7 +58,7 @@ export class EmbeddedStore implements Store {
         return health.store.failed(this.file.path, error);
       },
     });
-    this.tokenLog = new AppendFile(join(dataDir, 'used-tokens.log'), health.token_log);
+    this.tokenLog = new UsedTokenLog(join(dataDir, 'used-tokens.log'), health.token_log);
   }
 
   static async open(
@@ -167,18 +167,15 @@ export class EmbeddedStore implements Store {
     return this.file.save();
   }
 
-  async consumeToken(tokenId: string, expiresAt: number): Promise<boolean> {
+  /** Synchronous: the handshake's fast path accepts in the callback that received it. Throws a StorageWriteError when the record cannot be written. */
+  consumeToken(tokenId: string, expiresAt: number): boolean {
     if (this.usedTokens.has(tokenId)) return false;
-    this.usedTokens.set(tokenId, expiresAt);
-    if (!this.persistUsedTokens) return true;
-    try {
-      await this.tokenLog.append(`${tokenId} ${expiresAt}\n`);
-    } catch (error) {
-      // The handshake fails, so the token was not used: it may be tried again.
-      this.usedTokens.delete(tokenId);
-      throw error;
+    if (this.persistUsedTokens) {
+      // The handshake fails if this throws, so the token was not used: it may be tried again.
+      this.tokenLog.append(`${tokenId} ${expiresAt}\n`);
+      this.tokenLogLines++;
     }
-    this.tokenLogLines++;
+    this.usedTokens.set(tokenId, expiresAt);
     return true;
   }
 
@@ -195,7 +192,7 @@ export class EmbeddedStore implements Store {
 
   /** Rewrites the log with only live ids; lines appended meanwhile follow. */
   private async compactTokenLog(): Promise<void> {
-    await this.tokenLog.replace(() => {
+    await this.tokenLog.compact(() => {
       let content = '';
       for (const [id, expiresAt] of this.usedTokens) content += `${id} ${expiresAt}\n`;
       this.tokenLogLines = this.usedTokens.size;

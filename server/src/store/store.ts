@@ -21,9 +21,10 @@ export interface Store {
   /**
    * Records a chat token as used. Resolves true the first time a token id is seen, false after:
    * "each token is only accepted once". The record may be forgotten after expiresAt (ms epoch),
-   * when the token would be refused as expired anyway.
+   * when the token would be refused as expired anyway. A store that can answer at once (the
+   * embedded one) returns the boolean itself, so that a handshake needs no promise.
    */
-  consumeToken(tokenId: string, expiresAt: number): Promise<boolean>;
+  consumeToken(tokenId: string, expiresAt: number): boolean | Promise<boolean>;
 
   /** Makes every acknowledged write durable and releases files or connections. */
   close(): Promise<void>;

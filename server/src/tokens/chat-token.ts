@@ -126,12 +126,24 @@ export class ChatTokenCipher {
   }
 }
 
+// The AAD is one of a few strings (the version and key id): its bytes are made once, not per handshake.
+const aadBytes = new Map<string, Buffer>();
+function aadOf(aad: string): Buffer {
+  let bytes = aadBytes.get(aad);
+  if (!bytes) {
+    // Bounded by the keys ever configured; a header with an unknown key id never gets here.
+    bytes = Buffer.from(aad);
+    aadBytes.set(aad, bytes);
+  }
+  return bytes;
+}
+
 function decrypt(key: Buffer, aad: string, payload: string): ChatTokenClaims | undefined {
   const raw = Buffer.from(payload, 'base64url');
   if (raw.length <= IV_BYTES + TAG_BYTES) return undefined;
   try {
     const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, IV_BYTES));
-    decipher.setAAD(Buffer.from(aad));
+    decipher.setAAD(aadOf(aad));
     decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
     const plain = Buffer.concat([decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)), decipher.final()]);
     const wire = JSON.parse(plain.toString('utf8')) as WireClaims;
