@@ -6,6 +6,7 @@ import { broadcast } from './broadcast.ts';
 import type { ChatSocket } from './connection.ts';
 import { codePointLength, type ChatRequest } from './decode-request.ts';
 import { messageFrame } from './frames.ts';
+import { leakForTest } from './test-leak.ts';
 
 type SendMessageRequest = Extract<ChatRequest, { action: 'SEND_MESSAGE' }>;
 
@@ -70,6 +71,7 @@ export async function sendMessage(
     sender: connection.sender,
   });
   await broadcast(ctx, room.id, settings.logDestinations, 'MESSAGE', frame);
+  if (ctx.config.testLeakKibPerMessage) leakForTest(ctx.config.testLeakKibPerMessage);
   ctx.metrics.messageDuration.observe((performance.now() - receivedAt) / 1000);
   return undefined;
 }
