@@ -166,6 +166,8 @@ export interface ServerSeriesPoint {
   connections: number | null;
   /** rss / connections, in KiB; null with no connection. */
   kibPerConnection: number | null;
+  /** The server's CPU seconds so far (process_cpu_seconds_total): the regression gate's CPU per delivery per interval. */
+  cpuSeconds?: number;
 }
 
 /** One figure's trend after warm-up: a robust slope with its confidence interval (soak-verdict.ts). */

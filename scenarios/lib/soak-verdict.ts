@@ -19,15 +19,15 @@ export type SoakSeries = (typeof SOAK_SERIES)[number];
  * Per minute: a series fails when its slope's whole confidence interval lies above max(0, limit).
  * Overridden per run by the profile's soak.limits (--set soak.limits.rssMB=5).
  */
-export const SOAK_LIMITS: Record<SoakSeries, { unit: string; perMinute: number; what: string }> = {
-  rssMB: { unit: 'MB', perMinute: 1, what: 'server RSS' },
-  heapUsedMB: { unit: 'MB', perMinute: 1, what: 'server heap used' },
-  openFds: { unit: 'fds', perMinute: 0, what: 'server open file descriptors' },
-  eventLoopDelayP99Ms: { unit: 'ms', perMinute: 1, what: 'server event-loop delay p99' },
+export const SOAK_LIMITS: Record<SoakSeries, { unit: string; perMinute: number; what: string; growth: 'a leak' | 'a drift' }> = {
+  rssMB: { unit: 'MB', perMinute: 1, what: 'server RSS', growth: 'a leak' },
+  heapUsedMB: { unit: 'MB', perMinute: 1, what: 'server heap used', growth: 'a leak' },
+  openFds: { unit: 'fds', perMinute: 0, what: 'server open file descriptors', growth: 'a leak' },
+  eventLoopDelayP99Ms: { unit: 'ms', perMinute: 1, what: 'server event-loop delay p99', growth: 'a drift' },
   // Viewers are steady after warm-up: connections that keep climbing are sockets never closed.
-  connections: { unit: 'connections', perMinute: 0, what: 'server connections' },
-  kibPerConnection: { unit: 'KiB', perMinute: 1, what: 'server memory per connection' },
-  p99Ms: { unit: 'ms', perMinute: 2, what: 'delivery latency p99' },
+  connections: { unit: 'connections', perMinute: 0, what: 'server connections', growth: 'a leak' },
+  kibPerConnection: { unit: 'KiB', perMinute: 1, what: 'server memory per connection', growth: 'a leak' },
+  p99Ms: { unit: 'ms', perMinute: 2, what: 'delivery latency p99', growth: 'a drift' },
 };
 
 /** Fewer samples after warm-up than this and a slope means nothing. */
@@ -172,7 +172,7 @@ export function judgeSoak(i: SoakInput): SoakResult {
     const what = SOAK_LIMITS[name].what;
     if (verdict.verdict === 'growing') {
       problems.push(
-        `${what} grows ${fmt(verdict.slopePerMinute)} ${verdict.unit}/min (95 % CI ${fmt(verdict.ciLowPerMinute)} to ${fmt(verdict.ciHighPerMinute)}), above the limit of ${fmt(verdict.limitPerMinute)} ${verdict.unit}/min: a leak`,
+        `${what} grows ${fmt(verdict.slopePerMinute)} ${verdict.unit}/min (95 % CI ${fmt(verdict.ciLowPerMinute)} to ${fmt(verdict.ciHighPerMinute)}), above the limit of ${fmt(verdict.limitPerMinute)} ${verdict.unit}/min: ${SOAK_LIMITS[name].growth}`,
       );
     } else if (verdict.verdict === 'too-few-samples' && !i.partial) {
       problems.push(`${what}: ${verdict.samples} sample(s) after the ${fmt(warmup)} s warm-up, at least ${MIN_SOAK_SAMPLES} are needed to judge a slope (a longer soak or a shorter --set soak.samplePeriod)`);

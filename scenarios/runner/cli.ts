@@ -5,6 +5,7 @@ import { formatDuration, parseDurationMs } from '../lib/duration.ts';
 import { ControlPlaneError } from '../lib/ports.ts';
 import { resolveProfile } from '../lib/profile.ts';
 import { formatSummary } from '../lib/results.ts';
+import { formatSoak } from '../lib/soak-verdict.ts';
 import { DEFAULT_PROFILE, PROFILES } from '../profiles/index.ts';
 import REPLAY_PROFILE from '../profiles/replay.ts';
 import { parseCli, USAGE, UsageError, type CliOptions } from './args.ts';
@@ -164,6 +165,8 @@ async function main(): Promise<number> {
     `running ${profile.name}: ${profile.viewers} viewers, ${profile.rooms} room(s), ${profile.chattersPerRoom} chatter(s)/room at ${profile.rate} msg/s, ` +
       `about ${formatDuration(total)}`,
   );
+  // Known before the run: a soak checkpoints its partial result into this same file.
+  const file = cli.out ?? defaultResultPath(profile.name, new Date());
   try {
     const result = await runScenario({
       profile,
@@ -178,10 +181,10 @@ async function main(): Promise<number> {
       ...(replay ? { replay } : {}),
       ...(cli.shard ? { shard: { ...cli.shard, runId: cli.runId! } } : {}),
       ...(cli.runId && !cli.shard ? { runId: cli.runId } : {}),
+      checkpointFile: file,
     });
-    const file = cli.out ?? defaultResultPath(profile.name, new Date(result.startedAt));
     const charts = writeResult(file, result);
-    process.stdout.write(`${formatSummary(result)}\n  results       ${file}\n  charts        ${charts}\n`);
+    process.stdout.write(`${formatSummary(result)}\n${result.soak ? `${formatSoak(result.soak)}\n` : ''}  results       ${file}\n  charts        ${charts}\n`);
     return EXIT_CODES[result.verdict ?? (result.passed ? 'passed' : 'failed')];
   } finally {
     await server?.stop();
