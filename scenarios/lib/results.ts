@@ -214,6 +214,8 @@ export interface BaselineFigure {
   significant: boolean;
   /** Significantly worse by more than the tolerance. */
   regressed: boolean;
+  /** Why the interval is unbounded (e.g. too few intervals to estimate the noise). */
+  note?: string;
 }
 
 export interface BaselineComparison {
