@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { resolveProfile } from '../lib/profile.ts';
+import { PROFILES } from '../profiles/index.ts';
+import { validateProfile } from '../runner/profile-schema.ts';
 import type { ServerSeriesPoint, TimelinePoint } from '../lib/results.ts';
 import { seededRandom } from '../lib/seeded-random.ts';
 import { judgeSlope, judgeSoak, MIN_SOAK_SAMPLES, theilSen } from '../lib/soak-verdict.ts';
@@ -130,5 +132,17 @@ describe('soak run verdict', () => {
     assert.ok(!soak.slopes.some((s) => s.series === 'openFds'));
     assert.equal(soak.passed, false);
     assert.match(soak.problems[0]!, /^server RSS: 5 sample\(s\) after the 20\.00 s warm-up, at least 10 are needed/);
+  });
+});
+
+describe('soak policy', () => {
+  it('a bad soak policy from the profile or --set is refused naming the field', () => {
+    const refused = (soak: Record<string, unknown>, message: RegExp) =>
+      assert.throws(() => validateProfile(resolveProfile(PROFILES.soak!, { soak })), message);
+    refused({ limits: { rss: 5 } }, /soak\.limits: Unrecognized key: "rss"/);
+    refused({ limits: { rssMB: -1 } }, /soak\.limits\.rssMB: Too small/);
+    refused({ samplePeriod: '10ms' }, /soak\.samplePeriod: at least 100ms/);
+    refused({ warmup: 'soon' }, /soak\.warmup: a duration such as/);
+    assert.deepEqual(validateProfile(resolveProfile(PROFILES.soak!, { soak: { limits: { rssMB: 5 } } })).soak, { checkpointEvery: '1m', limits: { rssMB: 5 } });
   });
 });
