@@ -159,7 +159,9 @@ export interface SoakInput {
 /** The verdict on a soak: a slope per series, and every problem in one sentence. */
 export function judgeSoak(i: SoakInput): SoakResult {
   const warmup = warmupSeconds(i.profile);
-  const limits = { ...Object.fromEntries(SOAK_SERIES.map((s) => [s, SOAK_LIMITS[s].perMinute])), ...i.profile.soak?.limits } as Record<SoakSeries, number>;
+  // A loop, not Object.fromEntries: lib/ also type-checks against k6's older ES library.
+  const limits = {} as Record<SoakSeries, number>;
+  for (const name of SOAK_SERIES) limits[name] = i.profile.soak?.limits?.[name] ?? SOAK_LIMITS[name].perMinute;
   const judged = i.series.filter((p) => p.t >= warmup && p.t <= i.loadEndSeconds);
   const slopes: SlopeVerdict[] = [];
   const problems: string[] = [];
