@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { RunResult } from '../lib/results.ts';
+import { parseServerMetrics, toSeriesPoint } from '../runner/server-scrape.ts';
 import { runBench, startServer, tempDir } from './support/processes.ts';
 import { waitFor, within } from './support/wait-for.ts';
 
@@ -38,6 +39,33 @@ async function soakAgainst(t: { after(fn: () => void): void }, serverArgs: strin
     await server.stop();
   }
 }
+
+describe('server scrape', () => {
+  it('reads every gauge under any prefix, sums labelled series, and leaves out what the target lacks', () => {
+    const text = [
+      'chatstorm_process_cpu_seconds_total 12.5',
+      'chatstorm_process_resident_memory_bytes 104857600',
+      'chatstorm_nodejs_heap_size_used_bytes 52428800',
+      'chatstorm_nodejs_eventloop_lag_p99_seconds 0.0125',
+      'chatstorm_connections{node="a"} 30',
+      'chatstorm_connections{node="b"} 10',
+      'chatstorm_connections_opened_total 999',
+    ].join('\n');
+    const startAt = 1_700_000_000_000;
+    const sample = parseServerMetrics(text, startAt + 2500)!;
+    assert.deepEqual(toSeriesPoint(sample, startAt), {
+      t: 2.5,
+      rssMB: 100,
+      heapUsedMB: 50,
+      openFds: null,
+      eventLoopDelayP99Ms: 12.5,
+      connections: 40,
+      kibPerConnection: 2560,
+      cpuSeconds: 12.5,
+    });
+    assert.equal(parseServerMetrics('up 1', 0), undefined, 'no CPU counter: not a server we can read');
+  });
+});
 
 describe('soak run', () => {
   it('fails against a leaking server, naming the RSS and heap growth', async (t) => {
