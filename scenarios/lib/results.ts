@@ -223,6 +223,8 @@ export interface BaselineComparison {
   tolerancePercent: number;
   figures: BaselineFigure[];
   passed: boolean;
+  /** What makes the comparison say less than it seems (e.g. a generator-bound run). */
+  warnings?: string[];
 }
 
 /** A capacity run's latency-vs-load knee (capacity.ts). */

@@ -180,7 +180,11 @@ export function compareWithBaseline(current: RunResult, baselines: RunResult[], 
     figures.push(figure(spec, c, b, tolerancePercent));
   }
   figures.push(lossFigure(current, baselines, tolerancePercent));
-  return { file: files.join(', '), tolerancePercent, figures, passed: figures.every((f) => !f.regressed) };
+  const bound = [current, ...baselines].map((r, i) => (r.generator.bottleneck ? (i === 0 ? 'this run' : files[i - 1]) : undefined)).filter(Boolean);
+  const warnings = bound.length
+    ? [`generator-bound: ${bound.join(', ')}; deliveries and latency there measure the load generator, not the server`]
+    : [];
+  return { file: files.join(', '), tolerancePercent, figures, passed: figures.every((f) => !f.regressed), ...(warnings.length ? { warnings } : {}) };
 }
 
 /** Reads the baseline files, or says clearly why one cannot be a baseline for `profile`. */
@@ -225,5 +229,6 @@ export function formatBaseline(c: BaselineComparison): string {
         ` ${pct(f.changePercent)} % [${pct(f.ciLowPercent)}, ${pct(f.ciHighPercent)}]  ${status}${f.note ? ` (${f.note})` : ''}`,
     );
   }
+  for (const w of c.warnings ?? []) lines.push(`    ! ${w}`);
   return lines.join('\n');
 }

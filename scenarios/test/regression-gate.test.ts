@@ -56,6 +56,7 @@ describe('regression gate', () => {
   it('a run compared with itself passes: every change is zero and none is significant', () => {
     const c = compareWithBaseline(run, [run], [first]);
     assert.equal(c.passed, true);
+    assert.equal(c.warnings, undefined);
     assert.equal(c.figures.length, 7);
     for (const f of c.figures) {
       assert.equal(f.changePercent, 0, f.name);
@@ -76,11 +77,19 @@ describe('regression gate', () => {
     const repeats = [better(run, 0.97), better(run, 1.03)];
     const c = compareWithBaseline(run, repeats, ['r1.json', 'r2.json']);
     assert.equal(c.file, 'r1.json, r2.json');
+    assert.equal(c.warnings, undefined);
     const rss = c.figures.find((f) => f.name === 'server RSS')!;
     // Mean of 0.97 and 1.03 of the run: no change, and an interval as wide as the repeats disagree.
     assert.ok(Math.abs(rss.changePercent) < 0.5, JSON.stringify(rss));
     assert.ok(!rss.significant && rss.ciHighPercent > 3, JSON.stringify(rss));
     assert.equal(c.passed, true);
+  });
+
+  it('warns when a run it compares was generator-bound', () => {
+    const bound = structuredClone(run);
+    bound.generator.bottleneck = true;
+    const c = compareWithBaseline(run, [run, bound], ['r1.json', 'r2.json']);
+    assert.deepEqual(c.warnings, ['generator-bound: r2.json; deliveries and latency there measure the load generator, not the server']);
   });
 
   it('refuses, before running, a baseline of another profile and a tolerance without a baseline', async () => {
