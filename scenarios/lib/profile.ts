@@ -55,6 +55,18 @@ export interface ReplayPolicy {
   room?: string;
 }
 
+/** Soak runs (soak-verdict.ts): how the server is sampled and when a slope fails the run. */
+export interface SoakPolicy {
+  /** Samples before this (from the load start) are not judged; default: the ramp-up plus a fifth of the rest. */
+  warmup?: string;
+  /** Server /metrics sample period; default: duration / 100, between 1 s and 5 s. */
+  samplePeriod?: string;
+  /** How often the partial result is written while the soak runs [1m]. */
+  checkpointEvery?: string;
+  /** Per minute, by series (soak-verdict.ts SOAK_LIMITS): overrides its default limit. */
+  limits?: Partial<Record<string, number>>;
+}
+
 export interface Profile {
   name: string;
   description: string;
@@ -85,6 +97,8 @@ export interface Profile {
   /** Expressions such as "p99 < 50ms", "loss == 0", "errors < 0.1%". */
   thresholds: string[];
   replay?: ReplayPolicy;
+  /** Present: the run is judged as a soak (slopes, zero loss) and checkpoints its partial result. */
+  soak?: SoakPolicy;
 }
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends (infer U)[] ? U[] : T[K] extends object ? DeepPartial<T[K]> : T[K] };

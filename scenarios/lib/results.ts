@@ -173,6 +173,8 @@ export interface ServerSeriesPoint {
   connections: number | null;
   /** rss / connections, in KiB; null with no connection. */
   kibPerConnection: number | null;
+  /** The server's CPU seconds so far (process_cpu_seconds_total): the regression gate's CPU per delivery per interval. */
+  cpuSeconds?: number;
 }
 
 /** One figure's trend after warm-up: a robust slope with its confidence interval (soak-verdict.ts). */
@@ -219,6 +221,8 @@ export interface BaselineFigure {
   significant: boolean;
   /** Significantly worse by more than the tolerance. */
   regressed: boolean;
+  /** Why the interval is unbounded (e.g. too few intervals to estimate the noise). */
+  note?: string;
 }
 
 export interface BaselineComparison {
@@ -226,6 +230,8 @@ export interface BaselineComparison {
   tolerancePercent: number;
   figures: BaselineFigure[];
   passed: boolean;
+  /** What makes the comparison say less than it seems (e.g. a generator-bound run). */
+  warnings?: string[];
 }
 
 /** A capacity run's latency-vs-load knee (capacity.ts). */

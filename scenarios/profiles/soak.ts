@@ -15,5 +15,8 @@ export default {
   // Short sessions: every viewer sees ERROR 401 and comes back with a fresh token several times.
   sessionDurationMinutes: 3,
   reconnect: { afterSessionExpiry: true },
+  // Every series judged with the default limits (soak-verdict.ts SOAK_LIMITS); the checkpoint
+  // each minute leaves a usable report if the soak is killed.
+  soak: { checkpointEvery: '1m' },
   thresholds: ['loss == 0', 'duplicates == 0', 'outOfOrder == 0', 'connectErrors == 0', 'p99 < 100ms'],
 } satisfies ProfileInput;

@@ -32,6 +32,10 @@ export const USAGE = `Usage: npm run bench -- [options]
                         mismatch fails the run (embedded server, or --url with --audit-log-dir)
   --audit-log-dir DIR   with --url: that server's data dir (or its logs/ directory), readable here
   --out FILE            results file (default results/<scenario>-<time>.json)
+  --baseline FILE       compare with an earlier results JSON of the same profile (repeat the flag for
+                        repeats of it: their spread is the noise); a figure significantly worse by
+                        more than the tolerance fails the run (exit 1)
+  --tolerance P         how much worse a figure may be before it is a regression, e.g. 10% [10%]
   --metrics-port N      serve the runner's Prometheus metrics on 127.0.0.1:N/metrics (0 = any port)
   --workers N           worker threads holding viewers (default: the cores left to the generator)
   --transport ws|raw    WebSocket client: ws (default) or a bare-socket client that reads batched
@@ -61,6 +65,8 @@ export interface CliOptions {
   audit: boolean;
   auditLogDir?: string;
   out?: string;
+  baseline?: string[];
+  tolerancePercent?: number;
   metricsPort?: number;
   workers?: number;
   transport: 'ws' | 'raw';
@@ -111,6 +117,8 @@ export function parseCli(argv: string[]): CliOptions {
     set: { type: 'string', multiple: true },
     threshold: { type: 'string', multiple: true },
     out: { type: 'string' },
+    baseline: { type: 'string', multiple: true },
+    tolerance: { type: 'string' },
     audit: { type: 'boolean' },
     'audit-log-dir': { type: 'string' },
     'metrics-port': { type: 'string' },
@@ -186,6 +194,10 @@ export function parseCli(argv: string[]): CliOptions {
     audit: Boolean(values.audit),
     ...(values['audit-log-dir'] ? { auditLogDir: values['audit-log-dir'] as string } : {}),
     ...(values.out ? { out: values.out as string } : {}),
+    ...(values.baseline ? { baseline: values.baseline as string[] } : {}),
+    ...(values.tolerance !== undefined
+      ? { tolerancePercent: read('tolerance', z.string().trim().regex(/^\d+(\.\d+)?%?$/, 'a percentage such as 10%').transform((t) => Number(t.replace('%', ''))))! }
+      : {}),
     ...(values['metrics-port'] !== undefined ? { metricsPort: read('metrics-port', z.coerce.number().int().min(0).max(65535))! } : {}),
     ...(values.workers !== undefined ? { workers: read('workers', positiveInt)! } : {}),
     transport: read('transport', z.enum(['ws', 'raw'])) ?? 'ws',

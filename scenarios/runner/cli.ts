@@ -5,6 +5,8 @@ import { formatDuration, parseDurationMs } from '../lib/duration.ts';
 import { ControlPlaneError } from '../lib/ports.ts';
 import { resolveProfile } from '../lib/profile.ts';
 import { formatSummary } from '../lib/results.ts';
+import { formatSoak } from '../lib/soak-verdict.ts';
+import { applyBaseline, compareWithBaseline, formatBaseline, loadBaselines } from './regression-gate.ts';
 import { DEFAULT_PROFILE, PROFILES } from '../profiles/index.ts';
 import REPLAY_PROFILE from '../profiles/replay.ts';
 import { parseCli, USAGE, UsageError, type CliOptions } from './args.ts';
@@ -66,6 +68,17 @@ async function main(): Promise<number> {
     }
   } catch (error) {
     say((error as Error).message);
+    return 2;
+  }
+
+  if (cli.tolerancePercent !== undefined && !cli.baseline) {
+    say('--tolerance goes with --baseline FILE');
+    return 2;
+  }
+  // Read before the run: a wrong baseline is said in the first second, not after the load.
+  const baselines = cli.baseline ? loadBaselines(cli.baseline, profile.name) : undefined;
+  if (typeof baselines === 'string') {
+    say(baselines);
     return 2;
   }
 
@@ -164,6 +177,8 @@ async function main(): Promise<number> {
     `running ${profile.name}: ${profile.viewers} viewers, ${profile.rooms} room(s), ${profile.chattersPerRoom} chatter(s)/room at ${profile.rate} msg/s, ` +
       `about ${formatDuration(total)}`,
   );
+  // Known before the run: a soak checkpoints its partial result into this same file.
+  const file = cli.out ?? defaultResultPath(profile.name, new Date());
   try {
     const result = await runScenario({
       profile,
@@ -178,10 +193,12 @@ async function main(): Promise<number> {
       ...(replay ? { replay } : {}),
       ...(cli.shard ? { shard: { ...cli.shard, runId: cli.runId! } } : {}),
       ...(cli.runId && !cli.shard ? { runId: cli.runId } : {}),
+      checkpointFile: file,
     });
-    const file = cli.out ?? defaultResultPath(profile.name, new Date(result.startedAt));
+    if (baselines) applyBaseline(result, compareWithBaseline(result, baselines, cli.baseline!, cli.tolerancePercent));
     const charts = writeResult(file, result);
-    process.stdout.write(`${formatSummary(result)}\n  results       ${file}\n  charts        ${charts}\n`);
+    const verdicts = [result.soak ? formatSoak(result.soak) : '', result.baseline ? formatBaseline(result.baseline) : ''].filter(Boolean);
+    process.stdout.write(`${formatSummary(result)}\n${verdicts.map((v) => `${v}\n`).join('')}  results       ${file}\n  charts        ${charts}\n`);
     return EXIT_CODES[result.verdict ?? (result.passed ? 'passed' : 'failed')];
   } finally {
     await server?.stop();

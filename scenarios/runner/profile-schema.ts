@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseDurationMs } from '../lib/duration.ts';
 import type { Profile } from '../lib/profile.ts';
+import { SOAK_SERIES } from '../lib/soak-verdict.ts';
 import { parseThreshold } from '../lib/thresholds.ts';
 
 // Checks a resolved profile (file + flags) before anything connects, so a typo in a flag fails in
@@ -75,6 +76,14 @@ export const ProfileSchema = z.strictObject({
       viewers: z.number().int().nonnegative().optional(),
       viewersPerRoom: z.number().int().nonnegative().optional(),
       room: z.string().min(1).max(128).optional(),
+    })
+    .optional(),
+  soak: z
+    .strictObject({
+      warmup: duration.optional(),
+      samplePeriod: duration.refine((t) => parseDurationMs(t) >= 100, { message: 'at least 100ms' }).optional(),
+      checkpointEvery: duration.refine((t) => parseDurationMs(t) >= 100, { message: 'at least 100ms' }).optional(),
+      limits: z.partialRecord(z.enum(SOAK_SERIES), z.number().nonnegative()).optional(),
     })
     .optional(),
 }) satisfies z.ZodType<Profile>;

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { SEND_LOST, SEND_REJECTED } from '../lib/delivery-ledger.ts';
 import { parseDurationMs } from '../lib/duration.ts';
@@ -10,6 +10,7 @@ import { peakPerSecond } from './timeline.ts';
 import * as hdr from 'hdr-histogram-js';
 import { percentilesOf, type RunAggregate } from './aggregate.ts';
 import { newHistogram } from './latency-recorder.ts';
+import { writeJsonAtomically } from './soak-checkpoint.ts';
 
 export interface ReportInput {
   plan: Plan;
@@ -170,8 +171,8 @@ export function defaultResultPath(scenario: string, startedAt: Date): string {
 
 /** Writes the results JSON and, beside it, the same run as an HTML page of charts; returns the page's path. */
 export function writeResult(file: string, result: RunResult): string {
-  mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  // Atomically: it replaces a soak's last checkpoint, which must survive a kill during this write.
+  writeJsonAtomically(file, result);
   const page = file.replace(/\.json$/, '') + '.html';
   writeFileSync(page, renderHtmlReport(result));
   return page;

@@ -12,7 +12,10 @@ import { GeneratorLoad } from './generator-load.ts';
 import { LoadMetrics } from './prometheus.ts';
 import { Progress } from './progress.ts';
 import { buildResult } from './report.ts';
-import { scrapeServer, serverUsage, type ServerSample } from './server-scrape.ts';
+import { epochNow, scrapeServer, ServerWatch, serverUsage } from './server-scrape.ts';
+import { samplePeriodMs } from '../lib/soak-verdict.ts';
+import { addServerSeries } from './soak-run.ts';
+import { startCheckpoints } from './soak-checkpoint.ts';
 import { startTsWorker } from './ts-worker.ts';
 import type { LoadedReplay } from './replay/load-replay.ts';
 import type { MainToWorker, WorkerInit, WorkerToMain } from './worker-messages.ts';
@@ -59,12 +62,14 @@ export interface RunOptions {
   shard?: { index: number; count: number; runId: string };
   /** Names the rooms (default: the start time); shards get theirs from `shard`. */
   runId?: string;
+  /** Soak profiles: where the partial result is written every soak.checkpointEvery (the results file itself). */
+  checkpointFile?: string;
 }
 
 /** How long a shard waits for shard 0 to have created the run's rooms. */
 const ROOMS_WAIT_MS = 120_000;
 
-const now = () => performance.timeOrigin + performance.now();
+const now = epochNow;
 /** How long a worker thread may take to load before the run fails without it. */
 const WORKER_LOAD_MS = 60_000;
 
@@ -139,13 +144,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         ? await findRooms(o.target, plan, runId, o.shard.count, log)
         : await createRooms(o.target, plan, runId, logging ? [logging.arn] : undefined);
     const serverBefore = o.target.metricsUrl ? await scrapeServer(o.target.metricsUrl) : undefined;
-    const serverSamples: ServerSample[] = [];
-    const metricsUrl = o.target.metricsUrl;
-    const serverWatch = metricsUrl
-      ? setInterval(() => {
-          void scrapeServer(metricsUrl).then((s) => s && serverSamples.push(s));
-        }, 5000)
-      : undefined;
+    const serverWatch = o.target.metricsUrl ? new ServerWatch(o.target.metricsUrl, samplePeriodMs(o.profile)) : undefined;
 
     const shard = o.shard ?? { index: 0, count: 1 };
     const shardViewers = Math.ceil(Math.max(0, o.profile.viewers - shard.index) / shard.count);
@@ -313,6 +312,43 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     };
     const ticker = setInterval(tick, reportMs);
 
+    // Everything the result is built from, as it stands at `endedAt`: the end of the run, or a soak checkpoint.
+    const reportInput = (endedAt: number) => ({
+      plan,
+      target: { url: o.target.url, kind: o.target.kind },
+      startedAt,
+      durationSeconds: (endedAt - startAt) / 1000,
+      loadSeconds: Math.max(0.001, (Math.min(loadEndedAt, endedAt) - startAt) / 1000),
+      aggregate,
+      timeline,
+      peakViewers,
+      ...(o.shard ? { shard: o.shard } : {}),
+      ...(o.target.wsUrls ? { nodeUrls: o.target.wsUrls } : {}),
+      generator: {
+        cpuPercent: load.cpuPercent(),
+        cores: load.cores,
+        workers: workerCount,
+        rssMB: load.rssMB(),
+        eventLoopDelayP99Ms: aggregate.eventLoopRunP99Ms,
+        warnings: load.warnings(aggregate.eventLoopRunP99Ms),
+      },
+      failures,
+    });
+    const checkpoints =
+      o.checkpointFile && o.profile.soak
+        ? startCheckpoints(
+            o.checkpointFile,
+            parseDurationMs(o.profile.soak.checkpointEvery ?? '1m'),
+            () => {
+              const at = now();
+              const partial = buildResult({ ...reportInput(at), timeline: [...timeline] });
+              addServerSeries(partial, serverWatch, startAt, (Math.min(loadEndedAt, at) - startAt) / 1000, true);
+              return partial;
+            },
+            log,
+          )
+        : undefined;
+
     // Workers end on their own after the drain; this is only the backstop for a stuck one.
     const deadline = setTimeout(() => {
       failures.push('workers did not finish in time and were stopped');
@@ -320,7 +356,8 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       for (const w of workers) void w.terminate();
     }, plan.endMs + 60_000 + (startAt - now()));
     await allDone;
-    clearInterval(serverWatch);
+    serverWatch?.stop();
+    checkpoints?.stop();
     clearTimeout(deadline);
     clearInterval(ticker);
     o.signal?.removeEventListener('abort', finish);
@@ -348,36 +385,12 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       : undefined;
     if (logging && o.target.cleanUp) await createControlPlane(o.target.control).deleteLoggingConfiguration(logging.arn).catch(() => undefined);
     const result = buildResult({
-      plan,
-      target: { url: o.target.url, kind: o.target.kind },
-      startedAt,
-      durationSeconds: (endedAt - startAt) / 1000,
-      loadSeconds: Math.max(0.001, (Math.min(loadEndedAt, endedAt) - startAt) / 1000),
-      aggregate,
-      timeline,
-      peakViewers,
-      ...(o.shard ? { shard: o.shard } : {}),
-      ...(o.target.wsUrls ? { nodeUrls: o.target.wsUrls } : {}),
-      generator: {
-        cpuPercent: load.cpuPercent(),
-        cores: load.cores,
-        workers: workerCount,
-        rssMB: load.rssMB(),
-        eventLoopDelayP99Ms: aggregate.eventLoopRunP99Ms,
-        warnings: load.warnings(aggregate.eventLoopRunP99Ms),
-      },
-      failures,
+      ...reportInput(endedAt),
       ...(serverBefore && serverAfter
-        ? {
-            server: serverUsage(
-              serverBefore,
-              serverAfter,
-              serverSamples.filter((x) => x.at <= loadEndedAt - performance.timeOrigin),
-              startAt + plan.rampUpMs - performance.timeOrigin,
-            ),
-          }
+        ? { server: serverUsage(serverBefore, serverAfter, serverWatch?.samples.filter((x) => x.at <= loadEndedAt) ?? [], startAt + plan.rampUpMs) }
         : {}),
     });
+    addServerSeries(result, serverWatch, startAt, (Math.min(loadEndedAt, endedAt) - startAt) / 1000);
     if (audit) {
       result.audit = audit;
       result.passed &&= audit.passed;

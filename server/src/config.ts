@@ -124,6 +124,8 @@ const ConfigSchema = z.object({
 
 export type ChatstormConfig = Readonly<
   Omit<z.infer<typeof ConfigSchema>, 'maxConnections' | 'maxRoomMessageRate' | 'maxRooms' | 'apiQuotas'> & {
+    /** Test-only (see TEST_ONLY_FLAGS): KiB retained per SEND_MESSAGE; 0 or absent in every real use. */
+    testLeakKibPerMessage?: number;
     limits: Readonly<{
       maxConnections: number;
       maxRoomMessageRate: number;
@@ -174,6 +176,15 @@ const FLAGS = {
   accessKeys: { env: 'CHATSTORM_ACCESS_KEYS', flag: 'access-key', about: 'ID:SECRET accepted with --auth sigv4; repeat the flag (env: comma-separated)' },
 } as const satisfies Record<keyof z.input<typeof ConfigSchema>, { env: string; flag: string; about: string }>;
 
+/**
+ * TEST ONLY, never for users: flags a test passes to make a deliberately broken server (the soak
+ * verdict's leaking-server test, scenarios/test/soak-leak.test.ts). They stay out of FLAGS so that
+ * --help never shows them and no environment variable can switch them on by accident.
+ */
+const TEST_ONLY_FLAGS = {
+  testLeakKibPerMessage: { flag: 'test-leak-kib-per-message', schema: z.coerce.number().int().min(0).max(65_536) },
+} as const;
+
 const BOOLEAN_FLAGS = new Set(['bench', 'allow-uws-fallback']);
 const REPEATABLE_FLAGS = new Set(['access-key']);
 
@@ -196,6 +207,7 @@ export function loadConfig(
   for (const { flag } of Object.values(FLAGS)) {
     options[flag] = { type: BOOLEAN_FLAGS.has(flag) ? 'boolean' : 'string', multiple: REPEATABLE_FLAGS.has(flag) };
   }
+  for (const { flag } of Object.values(TEST_ONLY_FLAGS)) options[flag] = { type: 'string' };
   let values: Record<string, unknown>;
   try {
     ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
@@ -203,6 +215,13 @@ export function loadConfig(
     throw new ConfigError(`${(error as Error).message}\n\n${USAGE}`);
   }
   if (values.help) throw new ConfigError(USAGE);
+  const testOnly: { testLeakKibPerMessage?: number } = {};
+  for (const [key, { flag, schema }] of Object.entries(TEST_ONLY_FLAGS)) {
+    if (values[flag] === undefined) continue;
+    const parsed = schema.safeParse(values[flag]);
+    if (!parsed.success) throw new ConfigError(`invalid configuration:\n  --${flag}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+    testOnly[key as keyof typeof TEST_ONLY_FLAGS] = parsed.data;
+  }
 
   const raw: Record<string, unknown> = {};
   for (const [key, { env: name, flag }] of Object.entries(FLAGS)) {
@@ -223,6 +242,7 @@ export function loadConfig(
   const bench = rest.bench;
   return Object.freeze({
     ...rest,
+    ...testOnly,
     limits: Object.freeze({
       maxConnections: maxConnections ?? (bench ? unlimited : SERVICE_LIMITS.maxConnections),
       maxRoomMessageRate: maxRoomMessageRate ?? (bench ? unlimited : SERVICE_LIMITS.maxRoomMessageRate),

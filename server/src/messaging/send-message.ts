@@ -7,6 +7,7 @@ import { broadcast } from './broadcast.ts';
 import type { ChatSocket, Connection } from './connection.ts';
 import { codePointLength, type ChatRequest } from './decode-request.ts';
 import { messageFrame } from './frames.ts';
+import { leakForTest } from './test-leak.ts';
 
 type SendMessageRequest = Extract<ChatRequest, { action: 'SEND_MESSAGE' }>;
 type Outcome = ChatError | undefined | Promise<ChatError | undefined>;
@@ -83,6 +84,7 @@ function publish(
 ): undefined | Promise<undefined> {
   const frame = messageFrame({ id, requestId, attributes, content, sendTime: sendTime(), sender: connection.sender });
   const sent = broadcast(ctx, room.id, room.settings.logDestinations, 'MESSAGE', frame);
+  if (ctx.config.testLeakKibPerMessage) leakForTest(ctx.config.testLeakKibPerMessage);
   if (sent) {
     return sent.then(() => {
       ctx.metrics.hot.messageDuration.observe((performance.now() - receivedAt) / 1000);
