@@ -7,7 +7,7 @@ import { ReplayPlan } from '../lib/replay/replay-plan.ts';
 import { Plan } from '../lib/schedule.ts';
 import { percentilesOf, RunAggregate } from './aggregate.ts';
 import { auditBucket, auditChatLog, type AuditTarget } from './audit.ts';
-import { createControlPlane, type ControlPlaneConfig } from './control-plane.ts';
+import { createControlPlane } from './control-plane.ts';
 import { GeneratorLoad } from './generator-load.ts';
 import { LoadMetrics } from './prometheus.ts';
 import { Progress } from './progress.ts';
@@ -15,26 +15,13 @@ import { buildResult } from './report.ts';
 import { scrapeServer, serverUsage, type ServerSample } from './server-scrape.ts';
 import { startTsWorker } from './ts-worker.ts';
 import type { LoadedReplay } from './replay/load-replay.ts';
+import type { Target } from './target.ts';
 import type { MainToWorker, WorkerInit, WorkerToMain } from './worker-messages.ts';
 
 // One run: rooms are created, worker threads hold the audience, the main thread folds their
 // reports into live progress, Prometheus metrics and, at the end, the result.
 
-export interface Target {
-  kind: RunResult['target']['kind'];
-  /** What the report names as the target. */
-  url: string;
-  wsUrl: string;
-  /** Several nodes: viewer i joins wsUrls[i mod n] (wsUrl is then the first). */
-  wsUrls?: string[];
-  control: ControlPlaneConfig;
-  /** The server's own /metrics, for its CPU and memory; absent for AWS. */
-  metricsUrl?: string;
-  /** The highest maximumMessageRatePerSecond the target accepts. */
-  roomRateCap: number;
-  /** Rooms this run created are deleted at the end (not needed when the server goes away anyway). */
-  cleanUp: boolean;
-}
+export type { Target } from './target.ts';
 
 export interface RunOptions {
   profile: Profile;
