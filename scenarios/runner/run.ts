@@ -1,4 +1,4 @@
-import { formatDuration, parseDurationMs } from '../lib/duration.ts';
+import { formatDuration } from '../lib/duration.ts';
 import type { Profile } from '../lib/profile.ts';
 import type { RoomRef } from '../lib/ports.ts';
 import type { RunResult, TimelinePoint } from '../lib/results.ts';
@@ -6,6 +6,7 @@ import { ReplayFidelity } from '../lib/replay/replay-fidelity.ts';
 import { ReplayPlan } from '../lib/replay/replay-plan.ts';
 import { Plan } from '../lib/schedule.ts';
 import { percentilesOf, RunAggregate } from './aggregate.ts';
+import { StepWatch } from './capacity.ts';
 import { auditBucket, auditChatLog, type AuditTarget } from './audit.ts';
 import { createControlPlane } from './control-plane.ts';
 import { GeneratorLoad } from './generator-load.ts';
@@ -246,8 +247,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     if (o.signal?.aborted) finish();
 
     let lastTick = now();
-    let lastStep = -1;
-    let stopped = false;
+    const steps = new StepWatch(plan);
     const tick = () => {
       const at = now();
       const seconds = Math.max(0.001, (at - lastTick) / 1000);
@@ -278,20 +278,11 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       }
       progress.update(liveLine(t, plan, aggregate, seconds, cpu, load.cores));
 
-      // Capacity: judge each step when the next begins, and stop at the first that breaks.
-      const step = plan.stepAt(t);
-      if (step > lastStep && lastStep >= 0 && !stopped) {
-        const tally = aggregate.steps[lastStep];
-        const p99 = tally ? percentilesOf(tally.latency).p99 : 0;
-        const limit = plan.profile.capacity.p99;
-        if (tally && p99 > parseDurationMs(limit) && plan.profile.capacity.stopOnBreak) {
-          progress.note(`step ${lastStep + 1} broke (p99 ${p99.toFixed(1)} ms > ${limit}): stopping`);
-          stopped = true;
-          aggregate.stopAtStep(lastStep);
-          finish();
-        }
+      const stop = steps.check(t, aggregate);
+      if (stop) {
+        progress.note(stop);
+        finish();
       }
-      if (step >= 0) lastStep = step;
       aggregate.resetInterval();
     };
     const ticker = setInterval(tick, reportMs);
