@@ -7,6 +7,7 @@ import { ReplayPlan } from '../lib/replay/replay-plan.ts';
 import { Plan } from '../lib/schedule.ts';
 import { percentilesOf, RunAggregate } from './aggregate.ts';
 import { StepWatch } from './capacity.ts';
+import { now } from './clock.ts';
 import { auditBucket, auditChatLog, type AuditTarget } from './audit.ts';
 import { createControlPlane } from './control-plane.ts';
 import { GeneratorLoad } from './generator-load.ts';
@@ -47,14 +48,21 @@ export interface RunOptions {
   shard?: { index: number; count: number; runId: string };
   /** Names the rooms (default: the start time); shards get theirs from `shard`. */
   runId?: string;
+  /** Called with each timeline point as it is taken (npm run capacity watches a step settle). */
+  onInterval?: (point: TimelinePoint) => void;
 }
 
 /** How long a shard waits for shard 0 to have created the run's rooms. */
 const ROOMS_WAIT_MS = 120_000;
 
-const now = () => performance.timeOrigin + performance.now();
 /** How long a worker thread may take to load before the run fails without it. */
 const WORKER_LOAD_MS = 60_000;
+
+/**
+ * server-scrape.ts still stamps its samples with performance.now(); this is the one place that
+ * converts the runner's epoch ms to it (identity once the scrape stamps epoch ms too).
+ */
+const toScrapeClock = (epochMs: number): number => epochMs - performance.timeOrigin;
 
 function roomName(plan: Plan, runId: string, r: number): string {
   return `chatstorm-${plan.profile.name}-${runId}-${r}`;
@@ -63,7 +71,7 @@ function roomName(plan: Plan, runId: string, r: number): string {
 /** The rooms shard 0 created, found by their names; polled, since shards start in any order. */
 async function findRooms(target: Target, plan: Plan, runId: string, shards: number, log: (line: string) => void): Promise<RoomRef[]> {
   const control = createControlPlane(target.control);
-  const deadline = Date.now() + ROOMS_WAIT_MS;
+  const deadline = now() + ROOMS_WAIT_MS;
   const rooms: RoomRef[] = [];
   log(`waiting for shard 1 to create the ${plan.profile.rooms} room(s) of run ${runId}`);
   while (rooms.length < plan.profile.rooms) {
@@ -72,7 +80,7 @@ async function findRooms(target: Target, plan: Plan, runId: string, shards: numb
       rooms.push(room);
       continue;
     }
-    if (Date.now() > deadline) {
+    if (now() > deadline) {
       throw new Error(`room ${roomName(plan, runId, rooms.length)} did not appear within ${ROOMS_WAIT_MS / 1000} s: is shard 1/${shards} of run ${runId} running against the same server?`);
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -119,7 +127,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
   const progress = new Progress(o.progress);
 
   try {
-    const runId = o.shard?.runId ?? o.runId ?? Date.now().toString(36);
+    const runId = o.shard?.runId ?? o.runId ?? Math.round(now()).toString(36);
     const bucket = auditBucket(runId);
     const logging = o.audit ? await createControlPlane(o.target.control).createLoggingConfiguration(bucket, bucket) : undefined;
     const rooms =
@@ -265,7 +273,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       metrics.generatorCpu.set(cpu);
       if (t >= 0) {
         const latency = percentilesOf(aggregate.intervalLatency);
-        timeline.push({
+        const point: TimelinePoint = {
           t: Math.round(t / 100) / 10,
           viewers: connected,
           target: plan.targetAt(t),
@@ -274,7 +282,9 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
           p50Ms: latency.p50,
           p99Ms: latency.p99,
           generatorCpuPercent: cpu * 100,
-        });
+        };
+        timeline.push(point);
+        o.onInterval?.(point);
       }
       progress.update(liveLine(t, plan, aggregate, seconds, cpu, load.cores));
 
@@ -346,12 +356,15 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
             server: serverUsage(
               serverBefore,
               serverAfter,
-              serverSamples.filter((x) => x.at <= loadEndedAt - performance.timeOrigin),
-              startAt + plan.rampUpMs - performance.timeOrigin,
+              serverSamples.filter((x) => x.at <= toScrapeClock(loadEndedAt)),
+              toScrapeClock(startAt + plan.rampUpMs),
             ),
           }
         : {}),
     });
+    // Verdicts judged after the run from what it collected, each in its own module (the chat-log
+    // audit below; the soak's slopes, soak-verdict.ts, from serverSamples). A verdict may fail a
+    // passing run, never pass a failed one.
     if (audit) {
       result.audit = audit;
       result.passed &&= audit.passed;
