@@ -1,4 +1,5 @@
 import { findKnee } from './knee.ts';
+import { generatorCanFail } from './thresholds.ts';
 import type { CapacityKnee } from './results.ts';
 
 // The per-node capacity model `npm run capacity` fits and `npm run plan` reads. Pure: the sweep
@@ -165,21 +166,25 @@ export function stepServerCpuPercent(s: SweepStep): number | null {
   return cpu.length ? median(cpu) : null;
 }
 
-/** Which SLO limits a step crossed, and whether a saturated generator could be why. */
+/**
+ * Which SLO limits a step crossed, and whether a saturated generator could be why: only when every
+ * crossing is one it can cause on its own (thresholds.ts generatorCanFail: latency, not loss or
+ * errors); the server's own CPU is the server's.
+ */
 export function judgeStep(s: Pick<SweepStep, 'windows' | 'lossRatio' | 'errors' | 'missing' | 'expected'>, slo: SweepSlo): { crossed: string[]; byGenerator: boolean } {
   const crossed: string[] = [];
-  let latency = false;
+  let byGenerator = true;
+  const cross = (text: string, expression: string | null) => {
+    crossed.push(text);
+    byGenerator &&= expression !== null && generatorCanFail(expression);
+  };
   const p99 = median(s.windows.map((w) => w.p99Ms));
-  if (s.windows.length && p99 > slo.p99Ms) {
-    crossed.push(`p99 ${p99.toFixed(1)} ms > ${slo.p99Ms} ms`);
-    latency = true;
-  }
-  if (s.lossRatio > slo.loss) crossed.push(`loss ${s.missing} of ${s.expected} > ${slo.loss * 100} %`);
-  if (s.errors > 0) crossed.push(`${s.errors} error(s)`);
+  if (s.windows.length && p99 > slo.p99Ms) cross(`p99 ${p99.toFixed(1)} ms > ${slo.p99Ms} ms`, `p99 <= ${slo.p99Ms}ms`);
+  if (s.lossRatio > slo.loss) cross(`loss ${s.missing} of ${s.expected} > ${slo.loss * 100} %`, `loss <= ${slo.loss * 100}%`);
+  if (s.errors > 0) cross(`${s.errors} error(s)`, 'errors == 0');
   const cpu = stepServerCpuPercent(s as SweepStep);
-  if (cpu !== null && cpu > slo.serverCpuPercent) crossed.push(`server CPU ${cpu.toFixed(0)} % > ${slo.serverCpuPercent} %`);
-  // Only latency can be the generator's doing; loss, errors and the server's own CPU are the server's.
-  return { crossed, byGenerator: latency && crossed.length === 1 };
+  if (cpu !== null && cpu > slo.serverCpuPercent) cross(`server CPU ${cpu.toFixed(0)} % > ${slo.serverCpuPercent} %`, null);
+  return { crossed, byGenerator: crossed.length > 0 && byGenerator };
 }
 
 function figure(value: number | null, unit: string, samples: readonly number[], boundBy: BoundBy, note?: string): ModelFigure {
