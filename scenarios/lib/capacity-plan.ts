@@ -15,6 +15,8 @@ export interface PlanRequest {
   churnPerMinute: number;
   coresPerMachine: number;
   memoryPerMachineBytes: number;
+  /** Spare capacity to keep on every resource, in percent of its demand (a node lost, a burst). */
+  headroomPercent: number;
 }
 
 export type Resource = 'deliveries' | 'memory' | 'handshakes' | 'token minting' | 'backplane';
@@ -114,7 +116,8 @@ export function plan(model: CapacityModel, r: PlanRequest): PlanAnswer {
 
   const needs: ResourceNeed[] = [];
   const need = (resource: Resource, unit: string, demand: number, perNode: number, boundBy: ModelFigure['boundBy']) => {
-    needs.push({ resource, unit, demand, perNode, nodes: demand > 0 ? Math.ceil(demand / perNode) : 0, utilisationPercent: 0, boundBy });
+    const nodes = demand > 0 ? Math.ceil((demand * (1 + r.headroomPercent / 100)) / perNode) : 0;
+    needs.push({ resource, unit, demand, perNode, nodes, utilisationPercent: 0, boundBy });
   };
   need('deliveries', 'deliveries/s', deliveryDemand, perNodeDeliveries, f.deliveriesPerSecondAtSlo.boundBy);
   if (busShare > 0) {

@@ -18,6 +18,7 @@ export const PLAN_USAGE = `Usage: npm run plan -- --viewers N --rooms N --rate N
   --model FILE            the capacity model (default results/capacity-model.json)
   --cores-per-machine N   one chatstorm worker per core (default: the model machine's cores)
   --memory-per-machine N  in GiB (default: the model machine's memory); ${USABLE_MEMORY_SHARE * 100} % of it is planned for
+  --headroom P            spare capacity to keep on every resource, in % (default 20)
   --json                  the answer as JSON on stdout
   --help`;
 
@@ -40,6 +41,7 @@ function parse(argv: string[]) {
         model: { type: 'string', default: 'results/capacity-model.json' },
         'cores-per-machine': { type: 'string' },
         'memory-per-machine': { type: 'string' },
+        headroom: { type: 'string', default: '20' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
@@ -76,6 +78,7 @@ function parse(argv: string[]) {
       .optional(),
     cores: positive('cores-per-machine').int('--cores-per-machine: a whole number').optional(),
     memory: positive('memory-per-machine').optional(),
+    headroom: z.coerce.number({ message: '--headroom: a number' }).min(0, '--headroom: 0 or more'),
   });
   const p = schema.safeParse({
     viewers: values.viewers,
@@ -85,6 +88,7 @@ function parse(argv: string[]) {
     churn: values.churn,
     cores: values['cores-per-machine'],
     memory: values['memory-per-machine'],
+    headroom: values.headroom,
   });
   if (!p.success) throw new PlanUsageError(p.error.issues.map((i) => i.message).join('\n'));
   if (p.data.rooms > p.data.viewers) throw new PlanUsageError(`--rooms ${p.data.rooms} is more than --viewers ${p.data.viewers}`);
@@ -117,7 +121,7 @@ export function formatAnswer(a: PlanAnswer, r: PlanRequest, model: CapacityModel
   } else {
     lines.push(
       `  answer        ${n(a.nodes!)} node(s): ${n(a.machines!)} machine(s) of ${r.coresPerMachine} core(s), each running chatstorm --workers ${a.workersPerMachine}`,
-      `  binds         ${a.binding}, with ${a.headroomPercent!.toFixed(0)} % headroom`,
+      `  binds         ${a.binding}, with ${a.headroomPercent!.toFixed(0)} % headroom (${r.headroomPercent} % asked)`,
     );
     for (const need of a.needs) {
       const fmt = UNITS[need.unit] ?? ((x: number) => `${n(x)} ${need.unit}`);
@@ -153,6 +157,7 @@ function main(): number {
     churnPerMinute: args.churn ?? 0,
     coresPerMachine: args.cores ?? model.machine.cores,
     memoryPerMachineBytes: args.memory !== undefined ? args.memory * 1024 ** 3 : model.machine.totalMemoryBytes,
+    headroomPercent: args.headroom,
   };
   const answer = plan(model, request);
   process.stdout.write(args.json ? `${JSON.stringify({ request, answer }, null, 2)}\n` : `${formatAnswer(answer, request, model, args.model)}\n`);

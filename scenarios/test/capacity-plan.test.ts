@@ -11,6 +11,7 @@ const request = (over: Partial<PlanRequest> = {}): PlanRequest => ({
   churnPerMinute: 0,
   coresPerMachine: 4,
   memoryPerMachineBytes: 16 * GiB,
+  headroomPercent: 0,
   ...over,
 });
 
@@ -24,6 +25,12 @@ describe('capacity planner', () => {
     assert.equal(a.machines, 13);
     assert.equal(a.workersPerMachine, 4);
     assert.equal(a.headroomPercent, 0);
+  });
+
+  it('keeps the headroom asked for on every resource', () => {
+    const a = plan(model(), request({ headroomPercent: 20 }));
+    assert.equal(a.nodes, 60);
+    assert.ok(a.headroomPercent! >= 20 - 1e-9, `headroom ${a.headroomPercent}`);
   });
 
   it('needs the same deliveries however the audience is split into rooms', () => {

@@ -17,10 +17,10 @@ describe('npm run plan', () => {
   it('answers nodes, machines with their --workers, the binding resource and the headroom from a model file', (t) => {
     const file = path.join(tempDir(t), 'model.json');
     writeFileSync(file, JSON.stringify(model()));
-    const r = plan(['--viewers', '500000', '--rooms', '200', '--rate', '20', '--p99', '250ms', '--churn', '3000/min', '--model', file, '--cores-per-machine', '8']);
+    const r = plan(['--viewers', '500000', '--rooms', '200', '--rate', '20', '--p99', '250ms', '--churn', '3000/min', '--model', file, '--cores-per-machine', '8', '--headroom', '0']);
     assert.equal(r.code, 0, r.output);
     assert.match(r.output, /answer {8}50 node\(s\): 7 machine\(s\) of 8 core\(s\), each running chatstorm --workers 8/);
-    assert.match(r.output, /binds {9}deliveries, with 0 % headroom/);
+    assert.match(r.output, /binds {9}deliveries, with 0 % headroom \(0 % asked\)/);
     assert.match(r.output, /EXTRAPOLATED {2}rooms of 2,500 viewers: the model measured rooms up to 1,500/);
   });
 
