@@ -11,7 +11,7 @@ export const CAPACITY_USAGE = `Usage: npm run capacity -- [options]
   --url URL             an IVS-Chat-compatible server (http://host:port); default: start chatstorm here
   --viewers LIST        audience sizes to step through, e.g. 250,500,1000   (default 250,500,1000,2000,4000)
   --rate LIST           messages/s per room                                  (default 10)
-  --rooms LIST          rooms the audience is split over                     (default 1)
+  --rooms LIST          rooms the audience is split over                     (default 1,20)
                         The steps are every viewers × rate × rooms, in order of deliveries/s
   --chatters N          senders per room (default 5); the room's rate is split among them
   --message-bytes N     (default 64)
@@ -92,7 +92,7 @@ const ratio = z.string().transform((text, ctx) => {
   return value;
 });
 
-const DEFAULTS = { viewers: '250,500,1000,2000,4000', rate: '10', rooms: '1', window: '2s', windows: '3', ramp: '3s', hold: '16s', storm: '2000', 'token-rounds': '2', 'token-round': '1500ms' };
+const DEFAULTS = { viewers: '250,500,1000,2000,4000', rate: '10', rooms: '1,20', window: '2s', windows: '3', ramp: '3s', hold: '16s', storm: '2000', 'token-rounds': '2', 'token-round': '1500ms' };
 const QUICK = { viewers: '100,200', rate: '5', rooms: '1', window: '1s', windows: '2', ramp: '1s', hold: '5s', storm: '200', 'token-rounds': '2', 'token-round': '500ms' };
 
 export function parseCapacityCli(argv: string[]): CapacityCli {
