@@ -117,7 +117,7 @@ export interface CapacityModel {
   transport: string;
   slo: SweepSlo;
   figures: {
-    /** Deliveries/s one node sustains within the SLO (the last step within it). */
+    /** Deliveries/s one node sustains within the SLO (the busiest step within it). */
     deliveriesPerSecondAtSlo: ModelFigure;
     memoryPerConnectionBytes: ModelFigure;
     handshakesPerSecond: ModelFigure;
@@ -243,8 +243,11 @@ export function fitModel(i: FitInput): CapacityModel {
       ? `every step stayed within the SLO${lastGood.generatorBound ? ', but the generator was saturated at the last' : ''}: the server can do at least this (add larger steps)`
       : 'no step ran';
   }
-  const deliveries = lastGood
-    ? figure(stepDeliveriesPerSecond(lastGood), 'deliveries/s', lastGood.windows.map((w) => w.deliveriesPerSecond), boundBy)
+  // The busiest step within the SLO: steps go by the load they ask for, but rooms with fewer
+  // viewers deliver fewer copies (a sender does not get its own), so the last is not always the most.
+  const busiest = within.reduce<SweepStep | undefined>((a, b) => (!a || stepDeliveriesPerSecond(b) > stepDeliveriesPerSecond(a) ? b : a), undefined);
+  const deliveries = busiest
+    ? figure(stepDeliveriesPerSecond(busiest), 'deliveries/s', busiest.windows.map((w) => w.deliveriesPerSecond), boundBy)
     : figure(null, 'deliveries/s', [], boundBy, 'the first step already crossed the SLO: start the sweep smaller');
 
   const perConnection = i.storm.filter((w) => w.rssGrowthBytes !== null && w.connections > 0).map((w) => w.rssGrowthBytes! / w.connections);

@@ -71,6 +71,11 @@ describe('capacity model', () => {
     assert.equal(m.curve.knee?.step, 3);
   });
 
+  it('takes deliveries/s from the busiest step within the SLO, which is not always the last', () => {
+    const m = fitModel(input([step(0, 1000, 10), step(1, 500, 12), step(2, 4000, 400)]));
+    assert.equal(m.figures.deliveriesPerSecondAtSlo.value, 10_000);
+  });
+
   it('calls the limit the generator’s when the step crossed only on latency while the generator was saturated', () => {
     const m = fitModel(input([step(0, 1000, 10), step(1, 2000, 400, { generatorBound: true })]));
     assert.equal(m.figures.deliveriesPerSecondAtSlo.boundBy, 'generator');

@@ -35,7 +35,7 @@ function runCapacity(args: string[], timeoutMs: number): Promise<Finished> {
   });
 }
 
-const SMALL = ['--viewers', '40,80', '--rate', '4', '--ramp', '1s', '--hold', '4s', '--window', '1s', '--windows', '2', '--storm', '60', '--token-rounds', '2', '--token-round', '300ms', '--workers', '1'];
+const SMALL = ['--viewers', '40,80', '--rate', '4', '--rooms', '1', '--ramp', '1s', '--hold', '4s', '--window', '1s', '--windows', '2', '--storm', '60', '--token-rounds', '2', '--token-round', '300ms', '--workers', '1'];
 const FIGURES = ['deliveriesPerSecondAtSlo', 'memoryPerConnectionBytes', 'handshakesPerSecond', 'createChatTokenPerSecond', 'cpuMicrosPerDelivery', 'bytesPerDelivery'] as const;
 
 describe('npm run capacity', () => {
