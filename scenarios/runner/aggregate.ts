@@ -54,7 +54,7 @@ export class RunAggregate {
   private pending: ConnectionSummary[] = [];
   private readonly workers = new Map<number, { connected: number; connecting: number; eventLoopP99Ms: number }>();
   readonly steps: StepTally[] = [];
-  /** Set when the run stopped at a step: what arrives afterwards stays with that step. */
+  /** Set when the run stopped at a step (capacity.ts): what arrives afterwards stays with that step. */
   lastStep = Number.POSITIVE_INFINITY;
   eventLoopRunP99Ms = 0;
   /** Sends by final outcome (index = SEND_* constant). */
@@ -131,19 +131,6 @@ export class RunAggregate {
     if (step >= 0) {
       const tally = this.stepTally(step, now);
       tally.peakViewers = Math.max(tally.peakViewers, this.connected);
-    }
-  }
-
-  stopAtStep(step: number): void {
-    this.lastStep = step;
-    // Reports that came in since the next step began belong to the broken step's aftermath.
-    const after = this.steps.splice(step + 1);
-    const last = this.steps[step];
-    if (!last) return;
-    for (const tally of after) {
-      last.frames += tally.frames;
-      last.latency.add(tally.latency);
-      last.endMs = Math.max(last.endMs, tally.endMs);
     }
   }
 

@@ -11,23 +11,17 @@ import { DEFAULT_PROFILE, PROFILES } from '../profiles/index.ts';
 import REPLAY_PROFILE from '../profiles/replay.ts';
 import { parseCli, USAGE, UsageError, type CliOptions } from './args.ts';
 import { resolveLogsDir, waitForQuietLog, type AuditTarget } from './audit.ts';
-import { planPinning, pinSelf } from './cpu-pinning.ts';
-import { startEmbeddedServer, type EmbeddedServer } from './embedded-server.ts';
 import { validateProfile } from './profile-schema.ts';
 import { loadReplay, type LoadedReplay } from './replay/load-replay.ts';
 import { defaultResultPath, writeResult } from './report.ts';
-import { runScenario, type Target } from './run.ts';
+import { runScenario } from './run.ts';
+import { buildTarget } from './target.ts';
 
 // `npm run bench`: the entry file wires flags, target and run together; the work is elsewhere.
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 // Real IVS: CreateChatToken is limited to 200 requests/s per account and region.
 const AWS_TOKEN_RATE = 150;
-const IVS_MAX_ROOM_RATE = 100;
-
-function toWebSocketUrl(url: string): string {
-  return url.replace(/^http/, 'ws').replace(/\/+$/, '') + '/';
-}
 
 async function main(): Promise<number> {
   let cli: CliOptions;
@@ -88,58 +82,7 @@ async function main(): Promise<number> {
     return 2;
   }
 
-  let server: EmbeddedServer | undefined;
-  let target: Target;
-  if (cli.awsRegion) {
-    target = {
-      kind: 'aws',
-      url: cli.url ?? `https://ivschat.${cli.awsRegion}.amazonaws.com`,
-      wsUrl: cli.url ? toWebSocketUrl(cli.url) : `wss://edge.ivschat.${cli.awsRegion}.amazonaws.com`,
-      control: { kind: 'aws', region: cli.awsRegion, ...(cli.url ? { endpoint: cli.url } : {}) },
-      roomRateCap: IVS_MAX_ROOM_RATE,
-      cleanUp: true,
-    };
-  } else if (cli.url) {
-    const base = cli.url.replace(/^ws/, 'http').replace(/\/+$/, '');
-    target = {
-      kind: 'url',
-      url: base,
-      wsUrl: toWebSocketUrl(base),
-      control: { kind: 'http', url: base },
-      metricsUrl: `${base}/metrics`,
-      roomRateCap: IVS_MAX_ROOM_RATE,
-      // Shards share rooms: none may delete them while another still runs.
-      cleanUp: !cli.shard,
-      ...(cli.urls ? { wsUrls: cli.urls.map((u) => toWebSocketUrl(u.replace(/^ws/, 'http'))) } : {}),
-    };
-  } else {
-    const pinning = cli.pin ? planPinning() : undefined;
-    server = await startEmbeddedServer(pinning ? { cores: pinning.serverCores } : {});
-    // process.exit (a second Ctrl-C, a crash) skips the orderly stop below: never leave the server running.
-    const pid = server.pid;
-    process.once('exit', () => {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    });
-    const pinned = pinning ? pinSelf(pinning.generatorCores) : false;
-    say(
-      `chatstorm started at ${server.url} (pid ${server.pid})` +
-        (pinned ? `; server on core ${pinning!.serverCores}, generator on core(s) ${pinning!.generatorCores}` : '; not pinned'),
-    );
-    target = {
-      kind: 'embedded',
-      url: server.url,
-      wsUrl: toWebSocketUrl(server.url),
-      control: { kind: 'http', url: server.url },
-      metricsUrl: `${server.url}/metrics`,
-      roomRateCap: 1_000_000,
-      cleanUp: false,
-    };
-  }
-  if (cli.wsUrl) target.wsUrl = cli.wsUrl;
+  const { target, server } = await buildTarget(cli, say);
   let audit: AuditTarget | undefined;
   if (cli.audit && server) {
     const embedded = server;

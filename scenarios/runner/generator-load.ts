@@ -3,7 +3,8 @@ import os from 'node:os';
 // The generator watches itself: when its own CPU is saturated or its event loops lag, latency and
 // throughput figures describe the generator, not the server, and the report must say so.
 
-const BUSY_RATIO = 0.85;
+/** A generator this busy (share of its cores) is saturated: also the capacity sweep's per-window test. */
+export const BUSY_RATIO = 0.85;
 const LAGGING_MS = 100;
 
 export class GeneratorLoad {

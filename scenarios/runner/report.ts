@@ -1,14 +1,14 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { SEND_LOST, SEND_REJECTED } from '../lib/delivery-ledger.ts';
-import { parseDurationMs } from '../lib/duration.ts';
-import { RESULTS_SCHEMA_VERSION, type RunResult, type StepResult, type TimelinePoint } from '../lib/results.ts';
+import { RESULTS_SCHEMA_VERSION, type RunResult, type TimelinePoint } from '../lib/results.ts';
 import type { Plan } from '../lib/schedule.ts';
 import { evaluateThresholds, generatorCanFail } from '../lib/thresholds.ts';
 import { renderHtmlReport } from './html-report.ts';
 import { peakPerSecond } from './timeline.ts';
 import * as hdr from 'hdr-histogram-js';
 import { percentilesOf, type RunAggregate } from './aggregate.ts';
+import { capacityVerdict, stepResults } from './capacity.ts';
 import { newHistogram } from './latency-recorder.ts';
 import { writeJsonAtomically } from './soak-checkpoint.ts';
 
@@ -33,51 +33,6 @@ export interface ReportInput {
   shard?: { index: number; count: number; runId: string };
   /** Several nodes: viewer i joined nodeUrls[i mod n]. */
   nodeUrls?: string[];
-}
-
-function stepResults(plan: Plan, a: RunAggregate): StepResult[] {
-  const limitMs = parseDurationMs(plan.profile.capacity.p99);
-  return a.steps.map((tally, step) => {
-    const counts = a.ledger.buckets[step] ?? { expected: 0, delivered: 0, missing: 0 };
-    const latencyMs = percentilesOf(tally.latency);
-    const seconds = Math.max(1, (tally.endMs - tally.startMs) / 1000);
-    const lossRatio = counts.expected > 0 ? counts.missing / counts.expected : 0;
-    return {
-      step,
-      viewers: tally.peakViewers,
-      deliveriesPerSecond: tally.frames / seconds,
-      latencyMs,
-      missing: counts.missing,
-      expected: counts.expected,
-      broken: latencyMs.p99 > limitMs || lossRatio > plan.profile.capacity.loss,
-    };
-  });
-}
-
-function capacityVerdict(plan: Plan, steps: StepResult[], generatorBound: boolean): NonNullable<RunResult['capacity']> {
-  const broken = steps.findIndex((s) => s.broken);
-  const lastGood = broken === -1 ? steps.length - 1 : broken - 1;
-  const good = lastGood >= 0 ? steps[lastGood] : undefined;
-  const limit = `p99 ≤ ${plan.profile.capacity.p99}, loss ≤ ${plan.profile.capacity.loss * 100} %`;
-  let reason: string;
-  if (broken === -1) {
-    reason = good ? `did not break (${limit}) up to ${good.viewers} viewers (step ${lastGood + 1}, p99 ${good.latencyMs.p99.toFixed(1)} ms)` : 'no steps ran';
-  } else {
-    const b = steps[broken]!;
-    const why = b.latencyMs.p99 > parseDurationMs(plan.profile.capacity.p99) ? `p99 ${b.latencyMs.p99.toFixed(1)} ms` : `${b.missing} missing of ${b.expected}`;
-    reason =
-      (good ? `held ${good.viewers} viewers (step ${lastGood + 1}, p99 ${good.latencyMs.p99.toFixed(1)} ms); ` : '') +
-      `broke at step ${broken + 1} with ${b.viewers} viewers: ${why} (${limit})`;
-  }
-  if (broken !== -1 && generatorBound) {
-    reason += ' — but the generator was saturated, so this is the generator’s limit, not necessarily the server’s';
-  }
-  return {
-    lastGoodStep: good ? lastGood + 1 : null,
-    lastGoodViewers: good ? good.viewers : null,
-    breakingStep: broken === -1 ? null : broken + 1,
-    reason,
-  };
 }
 
 function encoded(h: hdr.Histogram): string {

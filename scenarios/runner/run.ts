@@ -6,38 +6,27 @@ import { ReplayFidelity } from '../lib/replay/replay-fidelity.ts';
 import { ReplayPlan } from '../lib/replay/replay-plan.ts';
 import { Plan } from '../lib/schedule.ts';
 import { percentilesOf, RunAggregate } from './aggregate.ts';
+import { StepWatch } from './capacity.ts';
+import { now } from './clock.ts';
 import { auditBucket, auditChatLog, type AuditTarget } from './audit.ts';
-import { createControlPlane, type ControlPlaneConfig } from './control-plane.ts';
+import { createControlPlane } from './control-plane.ts';
 import { GeneratorLoad } from './generator-load.ts';
 import { LoadMetrics } from './prometheus.ts';
 import { Progress } from './progress.ts';
 import { buildResult } from './report.ts';
-import { epochNow, scrapeServer, ServerWatch, serverUsage } from './server-scrape.ts';
+import { scrapeServer, ServerWatch, serverUsage } from './server-scrape.ts';
 import { samplePeriodMs } from '../lib/soak-verdict.ts';
 import { addServerSeries } from './soak-run.ts';
 import { startCheckpoints } from './soak-checkpoint.ts';
 import { startTsWorker } from './ts-worker.ts';
 import type { LoadedReplay } from './replay/load-replay.ts';
+import type { Target } from './target.ts';
 import type { MainToWorker, WorkerInit, WorkerToMain } from './worker-messages.ts';
 
 // One run: rooms are created, worker threads hold the audience, the main thread folds their
 // reports into live progress, Prometheus metrics and, at the end, the result.
 
-export interface Target {
-  kind: RunResult['target']['kind'];
-  /** What the report names as the target. */
-  url: string;
-  wsUrl: string;
-  /** Several nodes: viewer i joins wsUrls[i mod n] (wsUrl is then the first). */
-  wsUrls?: string[];
-  control: ControlPlaneConfig;
-  /** The server's own /metrics, for its CPU and memory; absent for AWS. */
-  metricsUrl?: string;
-  /** The highest maximumMessageRatePerSecond the target accepts. */
-  roomRateCap: number;
-  /** Rooms this run created are deleted at the end (not needed when the server goes away anyway). */
-  cleanUp: boolean;
-}
+export type { Target } from './target.ts';
 
 export interface RunOptions {
   profile: Profile;
@@ -64,12 +53,13 @@ export interface RunOptions {
   runId?: string;
   /** Soak profiles: where the partial result is written every soak.checkpointEvery (the results file itself). */
   checkpointFile?: string;
+  /** Called with each timeline point as it is taken (npm run capacity watches a step settle). */
+  onInterval?: (point: TimelinePoint) => void;
 }
 
 /** How long a shard waits for shard 0 to have created the run's rooms. */
 const ROOMS_WAIT_MS = 120_000;
 
-const now = epochNow;
 /** How long a worker thread may take to load before the run fails without it. */
 const WORKER_LOAD_MS = 60_000;
 
@@ -80,7 +70,7 @@ function roomName(plan: Plan, runId: string, r: number): string {
 /** The rooms shard 0 created, found by their names; polled, since shards start in any order. */
 async function findRooms(target: Target, plan: Plan, runId: string, shards: number, log: (line: string) => void): Promise<RoomRef[]> {
   const control = createControlPlane(target.control);
-  const deadline = Date.now() + ROOMS_WAIT_MS;
+  const deadline = now() + ROOMS_WAIT_MS;
   const rooms: RoomRef[] = [];
   log(`waiting for shard 1 to create the ${plan.profile.rooms} room(s) of run ${runId}`);
   while (rooms.length < plan.profile.rooms) {
@@ -89,7 +79,7 @@ async function findRooms(target: Target, plan: Plan, runId: string, shards: numb
       rooms.push(room);
       continue;
     }
-    if (Date.now() > deadline) {
+    if (now() > deadline) {
       throw new Error(`room ${roomName(plan, runId, rooms.length)} did not appear within ${ROOMS_WAIT_MS / 1000} s: is shard 1/${shards} of run ${runId} running against the same server?`);
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -136,7 +126,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
   const progress = new Progress(o.progress);
 
   try {
-    const runId = o.shard?.runId ?? o.runId ?? Date.now().toString(36);
+    const runId = o.shard?.runId ?? o.runId ?? Math.round(now()).toString(36);
     const bucket = auditBucket(runId);
     const logging = o.audit ? await createControlPlane(o.target.control).createLoggingConfiguration(bucket, bucket) : undefined;
     const rooms =
@@ -258,8 +248,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     if (o.signal?.aborted) finish();
 
     let lastTick = now();
-    let lastStep = -1;
-    let stopped = false;
+    const steps = new StepWatch(plan);
     const tick = () => {
       const at = now();
       const seconds = Math.max(0.001, (at - lastTick) / 1000);
@@ -281,7 +270,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         // would read as an outage; null draws as a gap.
         const reported = aggregate.intervalReports > 0;
         const sampled = latency.count > 0;
-        timeline.push({
+        const point: TimelinePoint = {
           t: Math.round(t / 100) / 10,
           viewers: connected,
           target: plan.targetAt(t),
@@ -290,24 +279,17 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
           p50Ms: sampled ? latency.p50 : null,
           p99Ms: sampled ? latency.p99 : null,
           generatorCpuPercent: cpu * 100,
-        });
+        };
+        timeline.push(point);
+        o.onInterval?.(point);
       }
       progress.update(liveLine(t, plan, aggregate, seconds, cpu, load.cores));
 
-      // Capacity: judge each step when the next begins, and stop at the first that breaks.
-      const step = plan.stepAt(t);
-      if (step > lastStep && lastStep >= 0 && !stopped) {
-        const tally = aggregate.steps[lastStep];
-        const p99 = tally ? percentilesOf(tally.latency).p99 : 0;
-        const limit = plan.profile.capacity.p99;
-        if (tally && p99 > parseDurationMs(limit) && plan.profile.capacity.stopOnBreak) {
-          progress.note(`step ${lastStep + 1} broke (p99 ${p99.toFixed(1)} ms > ${limit}): stopping`);
-          stopped = true;
-          aggregate.stopAtStep(lastStep);
-          finish();
-        }
+      const stop = steps.check(t, aggregate);
+      if (stop) {
+        progress.note(stop);
+        finish();
       }
-      if (step >= 0) lastStep = step;
       aggregate.resetInterval();
     };
     const ticker = setInterval(tick, reportMs);
@@ -391,6 +373,9 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         : {}),
     });
     addServerSeries(result, serverWatch, startAt, (Math.min(loadEndedAt, endedAt) - startAt) / 1000);
+    // Verdicts judged after the run from what it collected, each in its own module (the soak's
+    // slopes above, soak-verdict.ts via soak-run.ts; the chat-log audit below). A verdict may fail a
+    // passing run, never pass a failed one.
     if (audit) {
       result.audit = audit;
       result.passed &&= audit.passed;

@@ -1,14 +1,12 @@
 import type { ServerSeriesPoint } from '../lib/results.ts';
+import { now } from './clock.ts';
 
 // Reads the target's own gauges from its /metrics (prom-client's process_* and nodejs_* metrics,
 // under whatever prefix the server uses, and chatstorm_connections), so the report can put the
 // server's cost and memory line next to the load.
 
-/** The run's one time base (run.ts uses the same): epoch ms, monotonic within the process. */
-export const epochNow = () => performance.timeOrigin + performance.now();
-
 export interface ServerSample {
-  /** Epoch ms (epochNow). */
+  /** Epoch ms (clock.ts, the runner's one time base). */
   at: number;
   cpuSeconds: number;
   rssBytes: number;
@@ -48,7 +46,7 @@ export async function scrapeServer(metricsUrl: string): Promise<ServerSample | u
     const response = await fetch(metricsUrl, { signal: AbortSignal.timeout(3000) });
     if (!response.ok) return undefined;
     // Stamped when asked, not when answered: a slow answer must not shift the sample in time.
-    const at = epochNow();
+    const at = now();
     return parseServerMetrics(await response.text(), at);
   } catch {
     return undefined;
