@@ -24,7 +24,12 @@ export interface ConnectionSummary {
    * Counting receive mode: MESSAGE frames (and their bytes) the connection received, counted from
    * the WebSocket framing; `seqs` then only hold the decoded samples and loss is judged by count.
    */
-  counted?: { frames: number; bytes: number };
+  counted?: {
+    frames: number;
+    bytes: number;
+    /** When the upgrade request went out: the server subscribed the socket after this. */
+    connectingAt: number;
+  };
 }
 
 export class ReceiveTracker {

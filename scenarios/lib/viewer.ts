@@ -253,7 +253,7 @@ export class Viewer implements SocketEvents {
     this.to(VIEWER_IDLE);
     const closedAt = this.stopAt || now;
     const summary = this.tracker.summary(this.index, this.room, this.openedAt, closedAt);
-    if (this.receiveCount) summary.counted = { frames: this.receiveCount.frames, bytes: this.receiveCount.bytes };
+    if (this.receiveCount) summary.counted = { frames: this.receiveCount.frames, bytes: this.receiveCount.bytes, connectingAt: this.connectStartedAt };
     h.log.closed(summary);
     this.chatter?.closed(closedAt);
     this.moderator?.closed();

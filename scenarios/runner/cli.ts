@@ -170,6 +170,7 @@ async function main(): Promise<number> {
       target,
       workers: cli.workers ?? os.availableParallelism(),
       transport: cli.transport,
+      ...(cli.decodeEvery ? { decodeEvery: cli.decodeEvery } : {}),
       ...(cli.metricsPort !== undefined ? { metricsPort: cli.metricsPort } : {}),
       progress: cli.progress,
       signal: abort.signal,

@@ -42,6 +42,8 @@ export interface RunOptions {
   workers: number;
   /** ws (default) or the bare-socket client for ws:// targets (raw-transport.ts). */
   transport?: 'ws' | 'raw';
+  /** Counting receive mode (raw transport): decode only every Nth MESSAGE frame of plain viewers. */
+  decodeEvery?: number;
   metricsPort?: number;
   progress: boolean;
   reportMs?: number;
@@ -171,6 +173,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         control: o.target.control,
         reportMs,
         transport: o.transport ?? 'ws',
+        ...(o.decodeEvery ? { decodeEvery: o.decodeEvery } : {}),
         ...(o.replay ? { replay: o.replay.script } : {}),
       };
       return startTsWorker(new URL('./worker.ts', import.meta.url), { workerData: init });
@@ -344,6 +347,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       : undefined;
     if (logging && o.target.cleanUp) await createControlPlane(o.target.control).deleteLoggingConfiguration(logging.arn).catch(() => undefined);
     const result = buildResult({
+      ...(o.decodeEvery ? { decodeEvery: o.decodeEvery } : {}),
       plan,
       target: { url: o.target.url, kind: o.target.kind },
       startedAt,
