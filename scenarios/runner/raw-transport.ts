@@ -110,8 +110,8 @@ class RawSocket implements ChatSocket {
       if (end - i - header < length) break;
       const start = i + header;
       i = start + length;
-      // A whole text frame on an open socket that is a MESSAGE: counted in place, and only every
-      // decodeEvery-th one goes on to the viewer.
+      // An unfragmented text frame that is a MESSAGE: counted where it lies, and only every
+      // decodeEvery-th one goes on to the viewer (as a view: the one allocation left).
       if (count !== null && b0 === 0x81 && isMessageFrame(data, start, length)) {
         const frames = ++count.frames;
         count.bytes += length;
