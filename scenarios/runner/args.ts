@@ -189,6 +189,10 @@ export function parseCli(argv: string[]): CliOptions {
     throw new UsageError('--receive count reads the WebSocket framing itself: it needs --transport raw');
   }
   if (decodeEvery !== undefined && receive !== 'count') throw new UsageError('--decode-every N goes with --receive count');
+  if (receive === 'count' && shard) {
+    // A shard's ledger lacks the other shards' senders, and a count cannot be split by sender afterwards.
+    throw new UsageError('--receive count judges loss by count against every sender’s log: it cannot run as one --shard of several');
+  }
   const wsUrl = read('ws-url', z.url({ protocol: /^wss?$/, error: 'a ws:// or wss:// URL' }));
   return {
     profile: (values.profile as string | undefined) ?? (values.replay !== undefined ? 'replay' : 'fanout'),

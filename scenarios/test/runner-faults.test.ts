@@ -130,4 +130,14 @@ describe('node runner faults in counting receive mode', () => {
     assert.equal(code, 2, output);
     assert.match(output, /--receive count reads the WebSocket framing itself: it needs --transport raw/);
   });
+
+  it('refuses --receive count on one shard of several, naming why', async () => {
+    const { finished } = runBench(
+      ['--profile', 'smoke', '--transport', 'raw', '--receive', 'count', '--shard', '1/2', '--run-id', 'r1', '--url', 'http://127.0.0.1:9', '--no-pin'],
+      30_000,
+    );
+    const { code, output } = await finished;
+    assert.equal(code, 2, output);
+    assert.match(output, /--receive count judges loss by count against every sender’s log: it cannot run as one --shard of several/);
+  });
 });
