@@ -170,8 +170,6 @@ export interface ViewerSettings {
   readonly nodes: number;
   readonly reconnect: ReconnectPolicy;
   readonly reconnectDelayMs: number;
-  /** Unanswered this long after a send while connected: the server dropped it. */
-  readonly settleMs: number;
   /** 0: decode every frame. N ≥ 1: counting receive mode for plain viewers, every Nth MESSAGE frame decoded. */
   readonly decodeEvery: number;
 }
@@ -182,6 +180,7 @@ export interface ChatterHost {
   readonly log: DeliveryLog;
   readonly content: string;
   readonly sendPeriodMs: number;
+  /** Unanswered this long after a send while connected: the server dropped it. */
   readonly settleMs: number;
   random(): number;
 }

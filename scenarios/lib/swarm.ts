@@ -122,7 +122,6 @@ export class Swarm implements ViewerHost, ChatterHost, ModeratorHost {
       nodes: this.nodes,
       reconnect: p.reconnect,
       reconnectDelayMs: this.reconnectDelayMs,
-      settleMs: o.plan.settleMs,
       decodeEvery: o.decodeEvery ?? 0,
     };
     for (let i = o.slice.index, k = 0; i < p.viewers; i += o.slice.count, k++) {
