@@ -28,7 +28,9 @@ import { generatorVsServer, type Shape } from './generator-vs-server.ts';
 //                  chatters and viewers (raw transport) here; generator and server µs of CPU per
 //                  delivery and their ratio, counting mode and full decode, for the fan-out shape
 //                  (one room, many frames per socket read) and the spread shape (many rooms at a
-//                  low rate: one frame per socket read). --no-ratio skips it.
+//                  low rate: one frame per socket read) and the capacity profile's shape (one
+//                  room, 10 chatters at 8 msg/s: one frame per read at a high rate). --no-ratio
+//                  skips it.
 
 const { values } = parseArgs({
   options: {
@@ -46,6 +48,8 @@ const { values } = parseArgs({
     'spread-rooms': { type: 'string', default: '100' },
     'spread-viewers': { type: 'string', default: '10000' },
     'spread-rate': { type: 'string', default: '2' },
+    'room-viewers': { type: 'string', default: '2000' },
+    'room-rate': { type: 'string', default: '8' },
   },
 });
 const TRANSPORT = values.transport === 'raw' ? 'raw' : 'ws';
@@ -178,6 +182,9 @@ const positive = (name: keyof typeof values): number => {
 const shapes: Shape[] = [
   { name: 'fan-out', rooms: 1, viewers: positive('fanout-viewers'), chattersPerRoom: positive('fanout-chatters'), rate: positive('fanout-rate') },
   { name: 'one frame per read', rooms: positive('spread-rooms'), viewers: positive('spread-viewers'), chattersPerRoom: 1, rate: positive('spread-rate') },
+  // The capacity profile's shape: one room, its 10 chatters' messages spread over time, so each
+  // reaches each socket in a read of its own, at a rate where the server's fixed costs vanish.
+  { name: 'one frame per read, one room', rooms: 1, viewers: positive('room-viewers'), chattersPerRoom: 10, rate: positive('room-rate') },
 ];
 if (!values['no-ratio']) process.stderr.write('generator vs server, per delivery (chatstorm --bench on the server core):\n');
 const perDelivery = values['no-ratio']
