@@ -202,6 +202,18 @@ export function scanMessage(data: string | Uint8Array, out: MessageScan): number
   return i + 1;
 }
 
+const TYPE_MESSAGE = codes('{"Type":"MESSAGE"');
+
+/**
+ * Whether bytes[at, at + length) is one of chatstorm's MESSAGE frames, judged by its first
+ * 17 bytes only (counting receive mode: no decode). Another server's field order reads as "no".
+ */
+export function isMessageFrame(bytes: Uint8Array, at: number, length: number): boolean {
+  if (length < TYPE_MESSAGE.length) return false;
+  for (let k = 0; k < TYPE_MESSAGE.length; k++) if (bytes[at + k] !== TYPE_MESSAGE[k]) return false;
+  return true;
+}
+
 /** The 12-character Id of a frame scanMessage accepted. */
 export function messageIdAt(data: string | Uint8Array, scan: MessageScan): string {
   if (typeof data === 'string') return data.slice(scan.idStart, scan.idStart + ID_LENGTH);

@@ -76,6 +76,8 @@ export class DeliveryLedger {
   readonly totals: DeliveryCount = { expected: 0, delivered: 0, missing: 0 };
   /** Counts by bucketOf(send time), e.g. per capacity step. */
   readonly buckets: DeliveryCount[] = [];
+  /** Counting receive mode: frames beyond what a connection could have been sent, over all connections. */
+  countedDuplicates = 0;
 
   constructor(
     private readonly senders: SenderIndex,
@@ -114,6 +116,7 @@ export class DeliveryLedger {
   }
 
   evaluate(summary: ConnectionSummary): DeliveryCount {
+    if (summary.counted) return this.evaluateCounted(summary, summary.counted.frames, summary.counted.connectingAt);
     const result: DeliveryCount = { expected: 0, delivered: 0, missing: 0 };
     const slots = summary.seqs.length / 2;
     for (let slot = 0; slot < slots; slot++) {
@@ -147,6 +150,58 @@ export class DeliveryLedger {
     this.totals.expected += result.expected;
     this.totals.delivered += result.delivered;
     this.totals.missing += result.missing;
+    return result;
+  }
+
+  /**
+   * Counting receive mode: the connection says only how many MESSAGE frames it got. Against the
+   * senders' logs, its window holds `required` sends it must have got and `optional` ones it may
+   * have (published while its upgrade was in flight, sent around its close, or never confirmed):
+   * fewer frames than required are missing, more than required + optional are duplicates. Exact
+   * as long as the optional sends all arrived or none was duplicated (a lost optional send hides
+   * a duplicate one-for-one); the optional ones are few: the handshake's and the close's moments.
+   */
+  private evaluateCounted(summary: ConnectionSummary, frames: number, connectingAt: number): DeliveryCount {
+    let required = 0;
+    let optional = 0;
+    // Send times of the required ones, with their logs, for the per-step buckets.
+    const requiredSends: [log: SenderLog, n: number][] = [];
+    const slots = summary.seqs.length / 2;
+    for (let slot = 0; slot < slots; slot++) {
+      const sender = this.senders.senderOf(summary.room, slot);
+      if (sender === summary.viewer) continue;
+      const log = this.logs.get(sender);
+      if (!log) continue;
+      // A send before our open can still have been published after the server subscribed us (after
+      // our upgrade request went out), unless its sender had its echo back before that; one a
+      // little after our close can still have arrived before the socket went.
+      const from = log.firstAfter(connectingAt - this.settleMs);
+      const to = log.firstAfter(summary.closedAt + this.settleMs) - 1;
+      for (let n = from; n <= to; n++) {
+        const outcome = log.outcomes[n]!;
+        if (outcome === SEND_REJECTED) continue;
+        if (outcome === SEND_ACKED && log.acks[n]! < connectingAt) continue;
+        if (this.required(log, n, summary)) {
+          required++;
+          if (this.bucketOf) requiredSends.push([log, n]);
+        } else {
+          optional++;
+        }
+      }
+    }
+    const missing = Math.max(0, required - frames);
+    const duplicated = Math.max(0, frames - required - optional);
+    const delivered = frames - duplicated;
+    if (this.bucketOf) {
+      // Which sends were lost is unknown by count: charge the latest ones (loss comes with load).
+      requiredSends.sort((a, b) => a[0].times[a[1]]! - b[0].times[b[1]]!);
+      requiredSends.forEach(([log, n], k) => this.countBucket(log, n, k >= requiredSends.length - missing));
+    }
+    const result: DeliveryCount = { expected: delivered + missing, delivered, missing };
+    this.totals.expected += result.expected;
+    this.totals.delivered += result.delivered;
+    this.totals.missing += result.missing;
+    this.countedDuplicates += duplicated;
     return result;
   }
 

@@ -1,5 +1,8 @@
+import type { MessageScan } from './codec.ts';
+import type { ReconnectPolicy } from './profile.ts';
 import type { ConnectionSummary } from './receive-tracker.ts';
 import type { ConnectOutcome, DisconnectReason, ModerationAction, ModerationVia } from './results.ts';
+import type { RoomLayout } from './schedule.ts';
 
 // The three small interfaces the viewer behaviour is written against (plus the control plane and
 // the loss ledger). scenarios/runner implements them with ws, Node timers and prom-client;
@@ -15,7 +18,20 @@ export interface Ticker {
   cancel(handle: unknown): void;
 }
 
+/**
+ * Counting receive mode (raw transport only): the transport counts this socket's MESSAGE frames
+ * and bytes straight from the WebSocket framing and hands only every `decodeEvery`-th one to
+ * onMessage. Other frames (EVENT, ERROR) always go to onMessage.
+ */
+export interface ReceiveCount {
+  readonly decodeEvery: number;
+  frames: number;
+  bytes: number;
+}
+
 export interface SocketEvents {
+  /** Set (before open) when the socket should count instead of decode; engines without it decode everything. */
+  readonly receiveCount?: ReceiveCount | null;
   onOpen(): void;
   onMessage(data: string | Uint8Array): void;
   /** `refused`: the handshake got an HTTP answer other than 101 (a bad, used or expired token). */
@@ -111,4 +127,75 @@ export interface DeliveryLog {
    * its tag (`d17`, `x18`: unique per room, carried in the event's Reason), for the chat-log audit.
    */
   moderated?(room: number, tag: string, outcome: number): void;
+}
+
+// ---- what a viewer needs from whoever holds it (the swarm) ------------------------------------
+
+/** A viewer's connection states; the host counts connecting (TOKEN, CONNECTING) and connected (OPEN, CLOSING) from them. */
+export const VIEWER_IDLE = 0;
+export const VIEWER_TOKEN = 1;
+export const VIEWER_CONNECTING = 2;
+export const VIEWER_OPEN = 3;
+export const VIEWER_CLOSING = 4;
+
+/**
+ * The narrow interface the per-frame viewer code is written against: a handful of services and
+ * fixed settings, no access to the swarm's bookkeeping. Every state change is reported through
+ * `moved`, so the host's connection counts are kept in one place.
+ */
+export interface ViewerHost {
+  readonly clock: Clock;
+  readonly metrics: MetricsSink;
+  readonly log: DeliveryLog;
+  readonly transport: Transport;
+  readonly layout: RoomLayout;
+  /** Shared scratch for the receive fast path. */
+  readonly scan: MessageScan;
+  readonly settings: ViewerSettings;
+  token(index: number, room: number, capabilities: Capability[]): Promise<string>;
+  wsUrlOf(index: number): string;
+  /** Whether the viewer at this position of the host's list is still wanted in the audience. */
+  wants(position: number): boolean;
+  moved(from: number, to: number): void;
+  /** Bring the viewer at this position back at its `rejoinAt`. */
+  rejoin(position: number): void;
+  jitter(ms: number): number;
+  noteError(operation: string, error: unknown): void;
+}
+
+export interface ViewerSettings {
+  /** Sender slots per room (chatters per room): the size of each receive tracker. */
+  readonly slots: number;
+  /** Nodes the viewers are spread over (deliveries per node when > 1). */
+  readonly nodes: number;
+  readonly reconnect: ReconnectPolicy;
+  readonly reconnectDelayMs: number;
+  /** 0: decode every frame. N ≥ 1: counting receive mode for plain viewers, every Nth MESSAGE frame decoded. */
+  readonly decodeEvery: number;
+}
+
+/** What a chatter's sending needs (chatter.ts): runs on the ticker, not per frame. */
+export interface ChatterHost {
+  readonly metrics: MetricsSink;
+  readonly log: DeliveryLog;
+  readonly content: string;
+  readonly sendPeriodMs: number;
+  /** Unanswered this long after a send while connected: the server dropped it. */
+  readonly settleMs: number;
+  random(): number;
+}
+
+/** What a moderator's actions need (moderator.ts): runs on the ticker, not per frame. */
+export interface ModeratorHost {
+  readonly metrics: MetricsSink;
+  readonly log: DeliveryLog;
+  readonly control: ControlPlane;
+  readonly layout: RoomLayout;
+  readonly moderation: { deleteMessagePerSecond: number; disconnectUserPerSecond: number; httpShare: number };
+  roomArn(room: number): string;
+  pickVictim(room: number, moderator: number): number;
+  random(): number;
+  noteError(operation: string, error: unknown): void;
+  /** A moderator saw a message (replays keep the Ids a recorded delete names). */
+  saw?(sender: number, seq: number, id: string): void;
 }

@@ -20,6 +20,16 @@ export interface ConnectionSummary {
   holes: [slot: number, ranges: number[]][] | null;
   /** Per slot: ranges the sender said may never have been published (SendAttributes.gapFrom). */
   excused?: [slot: number, ranges: number[]][] | null;
+  /**
+   * Counting receive mode: MESSAGE frames (and their bytes) the connection received, counted from
+   * the WebSocket framing; `seqs` then only hold the decoded samples and loss is judged by count.
+   */
+  counted?: {
+    frames: number;
+    bytes: number;
+    /** When the upgrade request went out: the server subscribed the socket after this. */
+    connectingAt: number;
+  };
 }
 
 export class ReceiveTracker {
@@ -71,6 +81,16 @@ export class ReceiveTracker {
       return RECEIVED_OUT_OF_ORDER;
     }
     return this.fill(slot, seq) ? RECEIVED_OUT_OF_ORDER : RECEIVED_DUPLICATE;
+  }
+
+  /** Counting mode: a decoded sample; out of order when it is older than the slot's last sample. */
+  sampled(slot: number, seq: number): number {
+    const s = this.seqs;
+    const f = slot * 2;
+    if (s[f] === 0) s[f] = seq;
+    if (seq < s[f + 1]!) return RECEIVED_OUT_OF_ORDER;
+    s[f + 1] = seq;
+    return RECEIVED_NEW;
   }
 
   summary(viewer: number, room: number, openedAt: number, closedAt: number): ConnectionSummary {

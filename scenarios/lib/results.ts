@@ -277,6 +277,12 @@ export interface RunResult {
     lossRatio: number;
     /** "exact": against the senders' logs (Node runner). "gaps": sequence gaps only (k6). */
     accounting: 'exact' | 'gaps';
+    /**
+     * How frames were read: `decode` (every frame decoded) or `count` (--receive count: MESSAGE
+     * frames of plain viewers counted from the WebSocket framing, every `decodeEvery`-th decoded
+     * for latency and order; loss and duplicates judged by count per connection).
+     */
+    receive?: { mode: 'decode' | 'count'; decodeEvery: number; framesCounted: number; framesDecoded: number; bytesCounted: number };
   };
   latencyMs: Percentiles;
   /** ERROR frames by ErrorCode. */
@@ -398,6 +404,11 @@ export function formatSummary(r: RunResult): string {
     `  token         ${ms(r.tokenMs)}`,
     `  messages      sent ${fmt(r.messages.sent)} · acked ${fmt(r.messages.acked)} · rejected ${fmt(r.messages.rejected)} · unacked ${fmt(r.messages.unacked)} · ${fmt(r.messages.perSecond)}/s`,
     `  deliveries    expected ${fmt(d.expected)} · delivered ${fmt(d.delivered)} · missing ${fmt(d.missing)} · duplicated ${fmt(d.duplicated)} · out of order ${fmt(d.outOfOrder)} · ${fmt(d.perSecond)}/s avg, ${fmt(d.peakPerSecond)}/s peak (${d.accounting} accounting)`,
+    ...(d.receive?.mode === 'count'
+      ? [
+          `  receive       counting: ${fmt(d.receive.framesCounted)} MESSAGE frames (${fmt(d.receive.bytesCounted)} bytes) counted from the framing, ${fmt(d.receive.framesDecoded)} decoded (1 in ${d.receive.decodeEvery}: latency and order are sampled, loss and duplicates exact by count)`,
+        ]
+      : []),
     `  latency       ${ms(r.latencyMs)}`,
     `  errors        ${counts(r.errors)}${Object.keys(r.apiErrors).length ? ` · API ${counts(r.apiErrors)}` : ''}`,
   ];

@@ -1,7 +1,20 @@
 import { filler, type MessageScan } from './codec.ts';
 import { parseDurationMs } from './duration.ts';
-import type { Clock, ControlPlane, DeliveryLog, MetricsSink, RoomRef, Ticker, Transport } from './ports.ts';
-import { ControlPlaneError } from './ports.ts';
+import type {
+  Capability,
+  ChatterHost,
+  Clock,
+  ControlPlane,
+  DeliveryLog,
+  MetricsSink,
+  ModeratorHost,
+  RoomRef,
+  Ticker,
+  Transport,
+  ViewerHost,
+  ViewerSettings,
+} from './ports.ts';
+import { ControlPlaneError, VIEWER_CLOSING, VIEWER_CONNECTING, VIEWER_OPEN, VIEWER_TOKEN } from './ports.ts';
 import { ReplayDriver } from './replay/replay-driver.ts';
 import type { ReplayScript } from './replay/replay-script.ts';
 import { ROLE_CHATTER, ROLE_MODERATOR, type Plan } from './schedule.ts';
@@ -35,9 +48,11 @@ export interface SwarmOptions {
   maxConnecting?: number;
   /** After the end, how long to wait for closes before giving up on them. */
   closeTimeoutMs?: number;
+  /** Counting receive mode (raw transport): plain viewers decode only every Nth MESSAGE frame; 0 = decode all. */
+  decodeEvery?: number;
 }
 
-export class Swarm {
+export class Swarm implements ViewerHost, ChatterHost, ModeratorHost {
   readonly plan: Plan;
   readonly rooms: readonly RoomRef[];
   readonly wsUrl: string;
@@ -57,6 +72,10 @@ export class Swarm {
   readonly sendPeriodMs: number;
   readonly reconnectDelayMs: number;
   readonly replay: ReplayDriver | undefined;
+  readonly layout: Plan['layout'];
+  readonly settings: ViewerSettings;
+  readonly settleMs: number;
+  readonly moderation: ModeratorHost['moderation'];
   private readonly rejoinDelayMs: number;
   connected = 0;
   connecting = 0;
@@ -95,8 +114,18 @@ export class Swarm {
     this.rejoinDelayMs = parseDurationMs(p.churn.rejoinDelay);
     this.connectRate = p.connectRate > 0 ? p.connectRate / o.slice.count : 0;
     const layout = o.plan.layout;
+    this.layout = layout;
+    this.settleMs = o.plan.settleMs;
+    this.moderation = p.moderation;
+    this.settings = {
+      slots: p.chattersPerRoom,
+      nodes: this.nodes,
+      reconnect: p.reconnect,
+      reconnectDelayMs: this.reconnectDelayMs,
+      decodeEvery: o.decodeEvery ?? 0,
+    };
     for (let i = o.slice.index, k = 0; i < p.viewers; i += o.slice.count, k++) {
-      const v = new Viewer(this, i, k, layout.roomOf(i), layout.roleOf(i));
+      const v = new Viewer(this, i, k, layout.roomOf(i), layout.roleOf(i), this);
       this.viewers.push(v);
       if (v.role === ROLE_CHATTER) this.chatters.push(v);
       if (v.role === ROLE_MODERATOR) this.moderators.push(v);
@@ -128,12 +157,36 @@ export class Swarm {
     return this.admitted;
   }
 
-  wants(v: Viewer): boolean {
-    return !this.finishing && v.position < this.admitted;
+  wants(position: number): boolean {
+    return !this.finishing && position < this.admitted;
   }
 
-  queueRejoin(v: Viewer): void {
-    if (!this.finishing) this.waiting.push(v);
+  rejoin(position: number): void {
+    if (!this.finishing) this.waiting.push(this.viewers[position]!);
+  }
+
+  moved(from: number, to: number): void {
+    if (from === VIEWER_TOKEN || from === VIEWER_CONNECTING) this.connecting--;
+    else if (from === VIEWER_OPEN || from === VIEWER_CLOSING) this.connected--;
+    if (to === VIEWER_TOKEN || to === VIEWER_CONNECTING) this.connecting++;
+    else if (to === VIEWER_OPEN || to === VIEWER_CLOSING) this.connected++;
+  }
+
+  token(index: number, room: number, capabilities: Capability[]): Promise<string> {
+    return this.control.createChatToken({
+      roomArn: this.rooms[room]!.arn,
+      userId: this.layout.userIdOf(index),
+      capabilities,
+      sessionDurationInMinutes: this.plan.profile.sessionDurationMinutes,
+    });
+  }
+
+  roomArn(room: number): string {
+    return this.rooms[room]!.arn;
+  }
+
+  saw(sender: number, seq: number, id: string): void {
+    this.replay?.saw(sender, seq, id);
   }
 
   jitter(ms: number): number {

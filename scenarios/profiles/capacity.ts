@@ -1,5 +1,12 @@
 import type { ProfileInput } from '../lib/profile.ts';
 
+/**
+ * Messages/s per chatter when the runner reads in counting mode (--receive count). At the
+ * profile's 2 msg/s the last step asks 320,000 deliveries/s, under one chatstorm core's limit
+ * (over a million): counting mode's steps go to 1.28 M/s (+160,000 per step) so they cross it.
+ */
+export const COUNTING_RATE = 8;
+
 export default {
   name: 'capacity',
   description:

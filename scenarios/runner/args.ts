@@ -40,6 +40,12 @@ export const USAGE = `Usage: npm run bench -- [options]
   --workers N           worker threads holding viewers (default: the cores left to the generator)
   --transport ws|raw    WebSocket client: ws (default) or a bare-socket client that reads batched
                         frames ~3x cheaper (ws:// targets only)
+  --receive decode|count
+                        decode (default): every frame decoded. count (needs --transport raw): plain
+                        viewers count MESSAGE frames and bytes from the WebSocket framing and decode
+                        only every Nth (latency, order); loss and duplicates stay exact by count per
+                        connection. For throughput runs where the generator must outrun the server
+    --decode-every N    with --receive count: decode 1 MESSAGE frame in N (default 16)
   --replay PATH         replay a recorded chat log (IVS Chat logging records: a file, a directory, .gz
                         S3 objects, a CloudWatch Logs export) as the load; see scenarios/README.md
     --speed X           recorded times divided by X (default 1)   --keep-content (default: anonymised)
@@ -70,6 +76,8 @@ export interface CliOptions {
   metricsPort?: number;
   workers?: number;
   transport: 'ws' | 'raw';
+  /** --receive count: decode every Nth MESSAGE frame (plain viewers); absent: full decode. */
+  decodeEvery?: number;
   pin: boolean;
   progress: boolean;
   list: boolean;
@@ -124,6 +132,8 @@ export function parseCli(argv: string[]): CliOptions {
     'metrics-port': { type: 'string' },
     workers: { type: 'string' },
     transport: { type: 'string' },
+    receive: { type: 'string' },
+    'decode-every': { type: 'string' },
     'no-pin': { type: 'boolean' },
     replay: { type: 'string' },
     speed: { type: 'string' },
@@ -180,6 +190,17 @@ export function parseCli(argv: string[]): CliOptions {
   const runId = read('run-id', z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, _ and - (at most 40): it names rooms'));
   if (shard && !runId) throw new UsageError('--shard needs --run-id ID, the same on every shard: the shards find the run’s rooms by it');
   if (shard && urls.length === 0) throw new UsageError('--shard needs --url: the shards must load one server (or cluster), not an embedded one each');
+  const transport = read('transport', z.enum(['ws', 'raw'])) ?? 'ws';
+  const receive = read('receive', z.enum(['decode', 'count'], { error: 'decode or count' })) ?? 'decode';
+  const decodeEvery = read('decode-every', positiveInt);
+  if (receive === 'count' && transport !== 'raw') {
+    throw new UsageError('--receive count reads the WebSocket framing itself: it needs --transport raw');
+  }
+  if (decodeEvery !== undefined && receive !== 'count') throw new UsageError('--decode-every N goes with --receive count');
+  if (receive === 'count' && shard) {
+    // A shard's ledger lacks the other shards' senders, and a count cannot be split by sender afterwards.
+    throw new UsageError('--receive count judges loss by count against every sender’s log: it cannot run as one --shard of several');
+  }
   const wsUrl = read('ws-url', z.url({ protocol: /^wss?$/, error: 'a ws:// or wss:// URL' }));
   return {
     profile: (values.profile as string | undefined) ?? (values.replay !== undefined ? 'replay' : 'fanout'),
@@ -200,7 +221,8 @@ export function parseCli(argv: string[]): CliOptions {
       : {}),
     ...(values['metrics-port'] !== undefined ? { metricsPort: read('metrics-port', z.coerce.number().int().min(0).max(65535))! } : {}),
     ...(values.workers !== undefined ? { workers: read('workers', positiveInt)! } : {}),
-    transport: read('transport', z.enum(['ws', 'raw'])) ?? 'ws',
+    transport,
+    ...(receive === 'count' ? { decodeEvery: decodeEvery ?? 16 } : {}),
     pin: !values['no-pin'],
     progress: !values['no-progress'],
     list: Boolean(values.list),

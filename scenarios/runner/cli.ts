@@ -4,6 +4,7 @@ import path from 'node:path';
 import { formatDuration, parseDurationMs } from '../lib/duration.ts';
 import { ControlPlaneError } from '../lib/ports.ts';
 import { resolveProfile } from '../lib/profile.ts';
+import { COUNTING_RATE } from '../profiles/capacity.ts';
 import { formatSummary } from '../lib/results.ts';
 import { formatSoak } from '../lib/soak-verdict.ts';
 import { applyBaseline, compareWithBaseline, formatBaseline, loadBaselines } from './regression-gate.ts';
@@ -50,7 +51,12 @@ async function main(): Promise<number> {
   let profile;
   let replay: LoadedReplay | undefined;
   try {
-    profile = resolveProfile(input, cli.overrides);
+    const overrides = { ...cli.overrides };
+    if (cli.profile === 'capacity' && cli.decodeEvery && overrides.rate === undefined) {
+      overrides.rate = COUNTING_RATE;
+      say(`capacity in counting mode: ${COUNTING_RATE} msg/s per chatter so the steps reach the server's limit (--rate overrides)`);
+    }
+    profile = resolveProfile(input, overrides);
     if (cli.thresholds) profile.thresholds = cli.thresholds;
     if (cli.awsRegion && !cli.url && (profile.connectRate === 0 || profile.connectRate > AWS_TOKEN_RATE)) {
       profile.connectRate = AWS_TOKEN_RATE;
@@ -128,6 +134,7 @@ async function main(): Promise<number> {
       target,
       workers: cli.workers ?? os.availableParallelism(),
       transport: cli.transport,
+      ...(cli.decodeEvery ? { decodeEvery: cli.decodeEvery } : {}),
       ...(cli.metricsPort !== undefined ? { metricsPort: cli.metricsPort } : {}),
       progress: cli.progress,
       signal: abort.signal,

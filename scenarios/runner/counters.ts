@@ -11,6 +11,10 @@ export interface Counters {
   frames: number;
   duplicated: number;
   outOfOrder: number;
+  /** Counting receive mode: MESSAGE frames counted from the framing (in `frames` too), their bytes, and how many of them were decoded. */
+  counted: number;
+  countedBytes: number;
+  decoded: number;
   /** ERROR frames by ErrorCode. */
   errors: Record<string, number>;
   /** Failed control-plane calls by "<Operation> <status>". */
@@ -28,6 +32,9 @@ export function newCounters(): Counters {
     frames: 0,
     duplicated: 0,
     outOfOrder: 0,
+    counted: 0,
+    countedBytes: 0,
+    decoded: 0,
     errors: {},
     apiErrors: {},
     moderation: { delete_message: { websocket: 0, http: 0 }, disconnect_user: { websocket: 0, http: 0 } },
@@ -47,6 +54,9 @@ export function addCounters(into: Counters, from: Counters): void {
   into.frames += from.frames;
   into.duplicated += from.duplicated;
   into.outOfOrder += from.outOfOrder;
+  into.counted += from.counted;
+  into.countedBytes += from.countedBytes;
+  into.decoded += from.decoded;
   addRecord(into.errors, from.errors);
   addRecord(into.apiErrors, from.apiErrors);
   addRecord(into.moderation.delete_message, from.moderation.delete_message);

@@ -1,12 +1,18 @@
 import { randomBytes, randomFillSync } from 'node:crypto';
 import net from 'node:net';
-import type { ChatSocket, SocketEvents, Transport } from '../lib/ports.ts';
+import { isMessageFrame } from '../lib/codec.ts';
+import type { ChatSocket, ReceiveCount, SocketEvents, Transport } from '../lib/ports.ts';
 
 // A minimal RFC 6455 client on a bare TCP socket, for when the generator itself is the limit.
 // Every socket of a worker reads into one shared buffer (net's `onread`): no stream machinery,
 // no Buffer per read, and a frame is handed to the viewer as a view into that buffer, valid only
 // during the call. What it leaves out, on purpose: TLS (use ws for wss://), extensions
 // (IVS Chat negotiates none), and sending fragmented frames. It reads fragmented ones.
+//
+// Counting receive mode (SocketEvents.receiveCount): a MESSAGE frame is counted where it lies in
+// the read buffer — no view, no string, no JSON — and only every Nth is handed to the viewer.
+// Hand-written on purpose: this loop runs once per frame and is what the generator's cost per
+// delivery is made of.
 
 const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
 const HANDSHAKE_END = Buffer.from('\r\n\r\n');
@@ -25,8 +31,16 @@ class RawSocket implements ChatSocket {
   private closeCode = 1006;
   private refused = false;
   private timer: NodeJS.Timeout | null;
+  private readonly count: ReceiveCount | null;
 
-  constructor(url: URL, token: string, private readonly events: SocketEvents, handshakeTimeoutMs: number) {
+  constructor(
+    url: URL,
+    token: string,
+    private readonly events: SocketEvents,
+    handshakeTimeoutMs: number,
+    private readonly totals: ReceiveTotals,
+  ) {
+    this.count = events.receiveCount ?? null;
     const key = randomBytes(16).toString('base64');
     const host = url.port ? `${url.hostname}:${url.port}` : url.hostname;
     const request =
@@ -45,16 +59,19 @@ class RawSocket implements ChatSocket {
   }
 
   private onRead(n: number, buf: Buffer): boolean {
-    let data = buf.subarray(0, n);
+    // No subarray per read: `end` bounds the shared buffer instead.
+    let data = buf;
+    let end = n;
     if (this.pending) {
-      data = Buffer.concat([this.pending, data]);
+      data = Buffer.concat([this.pending, buf.subarray(0, n)]);
+      end = data.length;
       this.pending = null;
     }
     let i = 0;
     if (this.state === CONNECTING) {
-      const end = data.indexOf(HANDSHAKE_END);
-      if (end < 0) {
-        this.pending = Buffer.from(data);
+      const at = data.subarray(0, end).indexOf(HANDSHAKE_END);
+      if (at < 0) {
+        this.pending = Buffer.from(data.subarray(0, end));
         return true;
       }
       // "HTTP/1.1 101" — anything else is a refused upgrade (bad, used or expired token).
@@ -67,20 +84,21 @@ class RawSocket implements ChatSocket {
       this.timer = null;
       this.state = OPEN;
       this.events.onOpen();
-      i = end + 4;
+      i = at + 4;
     }
-    while (i < data.length) {
-      if (data.length - i < 2) break;
+    const count = this.count;
+    while (i < end) {
+      if (end - i < 2) break;
       const b0 = data[i]!;
       const b1 = data[i + 1]!;
       let length = b1 & 0x7f;
       let header = 2;
       if (length === 126) {
-        if (data.length - i < 4) break;
+        if (end - i < 4) break;
         length = data.readUInt16BE(i + 2);
         header = 4;
       } else if (length === 127) {
-        if (data.length - i < 10) break;
+        if (end - i < 10) break;
         length = Number(data.readBigUInt64BE(i + 2));
         header = 10;
       }
@@ -89,12 +107,23 @@ class RawSocket implements ChatSocket {
         this.close(1002);
         return false;
       }
-      if (data.length - i - header < length) break;
-      this.frame(b0 & 0x80, b0 & 0x0f, data.subarray(i + header, i + header + length));
-      i += header + length;
+      if (end - i - header < length) break;
+      const start = i + header;
+      i = start + length;
+      // An unfragmented text frame that is a MESSAGE: counted where it lies, and only every
+      // decodeEvery-th one goes on to the viewer (as a view: the one allocation left).
+      if (count !== null && b0 === 0x81 && isMessageFrame(data, start, length)) {
+        const frames = ++count.frames;
+        count.bytes += length;
+        this.totals.frames++;
+        this.totals.bytes += length;
+        if (frames % count.decodeEvery !== 0) continue;
+        this.totals.decoded++;
+      }
+      this.frame(b0 & 0x80, b0 & 0x0f, data.subarray(start, i));
       if (this.state === CLOSED) return false;
     }
-    if (i < data.length) this.pending = Buffer.from(data.subarray(i));
+    if (i < end) this.pending = Buffer.from(data.subarray(i, end));
     return true;
   }
 
@@ -178,11 +207,29 @@ class RawSocket implements ChatSocket {
   }
 }
 
+/** Counting receive mode, over all of a transport's sockets: MESSAGE frames counted, bytes, and how many were decoded. */
+export interface ReceiveTotals {
+  frames: number;
+  bytes: number;
+  decoded: number;
+}
+
 export class RawTransport implements Transport {
+  readonly totals: ReceiveTotals = { frames: 0, bytes: 0, decoded: 0 };
+
   constructor(private readonly handshakeTimeoutMs = 30_000) {}
 
   open(url: string, token: string, events: SocketEvents): ChatSocket {
-    return new RawSocket(new URL(url), token, events, this.handshakeTimeoutMs);
+    return new RawSocket(new URL(url), token, events, this.handshakeTimeoutMs, this.totals);
+  }
+
+  /** The totals since the last call. */
+  takeTotals(): ReceiveTotals {
+    const t = { ...this.totals };
+    this.totals.frames = 0;
+    this.totals.bytes = 0;
+    this.totals.decoded = 0;
+    return t;
   }
 
   text(data: Uint8Array): string {

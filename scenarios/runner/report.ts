@@ -13,6 +13,8 @@ import { newHistogram } from './latency-recorder.ts';
 import { writeJsonAtomically } from './soak-checkpoint.ts';
 
 export interface ReportInput {
+  /** Counting receive mode: every Nth MESSAGE frame decoded (absent: full decode). */
+  decodeEvery?: number;
   plan: Plan;
   target: RunResult['target'];
   startedAt: Date;
@@ -72,13 +74,16 @@ export function buildResult(i: ReportInput): RunResult {
       expected: ledger.expected,
       delivered: ledger.delivered,
       missing: ledger.missing,
-      duplicated: c.duplicated,
+      duplicated: c.duplicated + a.ledger.countedDuplicates,
       outOfOrder: c.outOfOrder,
       frames: c.frames,
       perSecond: c.frames / loadSeconds,
       peakPerSecond: peakPerSecond(i.timeline),
       lossRatio: ledger.expected > 0 ? ledger.missing / ledger.expected : 0,
       accounting: 'exact',
+      receive: i.decodeEvery
+        ? { mode: 'count', decodeEvery: i.decodeEvery, framesCounted: c.counted, framesDecoded: c.decoded, bytesCounted: c.countedBytes }
+        : { mode: 'decode', decodeEvery: 1, framesCounted: 0, framesDecoded: c.frames, bytesCounted: 0 },
     },
     latencyMs: percentilesOf(a.latency),
     errors,

@@ -34,6 +34,8 @@ export interface RunOptions {
   workers: number;
   /** ws (default) or the bare-socket client for ws:// targets (raw-transport.ts). */
   transport?: 'ws' | 'raw';
+  /** Counting receive mode (raw transport): decode only every Nth MESSAGE frame of plain viewers. */
+  decodeEvery?: number;
   metricsPort?: number;
   progress: boolean;
   reportMs?: number;
@@ -160,6 +162,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         control: o.target.control,
         reportMs,
         transport: o.transport ?? 'ws',
+        ...(o.decodeEvery ? { decodeEvery: o.decodeEvery } : {}),
         ...(o.replay ? { replay: o.replay.script } : {}),
       };
       return startTsWorker(new URL('./worker.ts', import.meta.url), { workerData: init });
@@ -296,6 +299,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
 
     // Everything the result is built from, as it stands at `endedAt`: the end of the run, or a soak checkpoint.
     const reportInput = (endedAt: number) => ({
+      ...(o.decodeEvery ? { decodeEvery: o.decodeEvery } : {}),
       plan,
       target: { url: o.target.url, kind: o.target.kind },
       startedAt,

@@ -17,6 +17,8 @@ export interface WorkerInit {
   control: ControlPlaneConfig;
   reportMs: number;
   transport: 'ws' | 'raw';
+  /** Counting receive mode (raw transport): plain viewers decode every Nth MESSAGE frame; 0 or absent = decode all. */
+  decodeEvery?: number;
   replay?: ReplayScript;
 }
 

@@ -36,6 +36,7 @@ const startAt = await new Promise<number>((resolve) => {
   port.postMessage({ type: 'ready', worker: init.slice.index } satisfies WorkerReady);
 });
 
+const raw = init.transport === 'raw' ? new RawTransport() : null;
 const swarm = new Swarm({
   plan: init.replay ? new ReplayPlan(init.profile, init.replay) : new Plan(init.profile),
   // A replay keeps recorded moments to within a few ms rather than the synthetic chat's 20 ms.
@@ -47,13 +48,23 @@ const swarm = new Swarm({
   startAt,
   clock,
   ticker: { every: (ms, fn) => setInterval(fn, ms), cancel: (h) => clearInterval(h as NodeJS.Timeout) },
-  transport: init.transport === 'raw' ? new RawTransport() : new WsTransport(),
+  transport: raw ?? new WsTransport(),
+  decodeEvery: raw ? (init.decodeEvery ?? 0) : 0,
   control: createControlPlane(init.control),
   metrics,
   log,
 });
 
 function report(final: boolean): void {
+  if (raw) {
+    // Frames counted without a decode never passed metrics.delivered; the decoded samples did.
+    const t = raw.takeTotals();
+    const c = metrics.counters;
+    c.frames += t.frames - t.decoded;
+    c.counted += t.frames;
+    c.countedBytes += t.bytes;
+    c.decoded += t.decoded;
+  }
   const batch = log.take();
   const message: WorkerReport = {
     type: 'report',

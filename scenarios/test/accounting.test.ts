@@ -193,3 +193,58 @@ describe('gap accounting (k6: no senders’ logs)', () => {
     assert.deepEqual(evaluateGaps(tracker.summary(100, 0, 0, 1000)), { expected: 5, delivered: 4, missing: 1 });
   });
 });
+
+describe('counting receive mode accounting (frames counted, not decoded)', () => {
+  // Sender 0's seqs 1..20 at t = 10..200, acked 1 ms later. The receiver sent its upgrade at 50 and
+  // opened at 55: seqs 1–4 were echoed to their sender before 50 (cannot have reached it), seq 5
+  // (sent 50, echoed 51) may have, seqs 6–20 must have.
+  const counted = (frames: number) => ({
+    viewer: 100,
+    room: 0,
+    openedAt: 55,
+    closedAt: 500,
+    seqs: new Int32Array(2),
+    holes: null,
+    counted: { frames, bytes: 0, connectingAt: 50 },
+  });
+
+  it('judges a connection with as many frames as required sends, or one optional more, complete', () => {
+    assert.deepEqual(ledgerWith(20).evaluate(counted(15)), { expected: 15, delivered: 15, missing: 0 });
+    assert.deepEqual(ledgerWith(20).evaluate(counted(16)), { expected: 16, delivered: 16, missing: 0 });
+  });
+
+  it('calls frames short of the required sends missing', () => {
+    const ledger = ledgerWith(20);
+    assert.deepEqual(ledger.evaluate(counted(13)), { expected: 15, delivered: 13, missing: 2 });
+    assert.equal(ledger.countedDuplicates, 0);
+  });
+
+  it('calls frames beyond required and optional sends duplicates', () => {
+    const ledger = ledgerWith(20);
+    assert.deepEqual(ledger.evaluate(counted(18)), { expected: 16, delivered: 16, missing: 0 });
+    assert.equal(ledger.countedDuplicates, 2);
+  });
+
+  it('owes no refused send', () => {
+    assert.deepEqual(ledgerWith(20, { 10: SEND_REJECTED }).evaluate(counted(14)), { expected: 14, delivered: 14, missing: 0 });
+  });
+
+  it('charges a connection’s missing sends to the steps of its latest required sends', () => {
+    const ledger = ledgerWith(20, {}, (t) => (t <= 100 ? 0 : 1));
+    ledger.evaluate(counted(12));
+    assert.deepEqual(ledger.buckets, [
+      { expected: 5, delivered: 5, missing: 0 },
+      { expected: 10, delivered: 7, missing: 3 },
+    ]);
+  });
+
+  it('calls a decoded sample older than the same sender’s previous sample out of order, a newer one new', () => {
+    const tracker = new ReceiveTracker(1);
+    assert.deepEqual([tracker.sampled(0, 4), tracker.sampled(0, 9), tracker.sampled(0, 7), tracker.sampled(0, 12)], [
+      RECEIVED_NEW,
+      RECEIVED_NEW,
+      RECEIVED_OUT_OF_ORDER,
+      RECEIVED_NEW,
+    ]);
+  });
+});

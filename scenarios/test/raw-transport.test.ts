@@ -149,4 +149,29 @@ describe('raw transport', () => {
     socket.end('HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\n\r\n');
     assert.deepEqual(await within(r.closed, 'the close after a 401 to the upgrade'), { code: 1006, refused: true });
   });
+
+  it('counts MESSAGE frames and their bytes from the framing and hands on only every Nth of them, and every other frame', async (t) => {
+    const server = await scriptedServer();
+    t.after(() => server.close());
+    const r = recorder();
+    const count = { decodeEvery: 3, frames: 0, bytes: 0 };
+    const transport = new RawTransport();
+    transport.open(server.url, 'tok', { ...r.events, receiveCount: count });
+    const { socket } = await within(server.connection, 'the client’s upgrade request');
+    const messages = Array.from({ length: 10 }, (_, k) => `{"Type":"MESSAGE","Id":"${String(k).padStart(12, '0')}","Content":"${'x'.repeat(k === 4 ? 300 : k)}"}`);
+    const event = '{"Type":"EVENT","EventName":"aws:DELETE_MESSAGE"}';
+    const frames = messages.map((m) => frame(1, m));
+    frames.splice(5, 0, frame(1, event));
+    const bytes = Buffer.concat([Buffer.from(ACCEPT), ...frames]);
+    // Cut mid-header and mid-payload: a frame split over reads is counted once.
+    for (const [a, b] of [[0, ACCEPT.length + 1], [ACCEPT.length + 1, ACCEPT.length + 40], [ACCEPT.length + 40, bytes.length]] as const) {
+      socket.write(bytes.subarray(a, b));
+    }
+    await waitFor(() => count.frames === 10 && r.seen.length === 4, () => `10 frames counted and 4 handed on (counted ${count.frames}, handed on ${JSON.stringify(r.seen)})`);
+    assert.equal(count.bytes, messages.reduce((sum, m) => sum + Buffer.byteLength(m), 0));
+    assert.deepEqual(r.seen, [messages[2], event, messages[5], messages[8]]);
+    assert.deepEqual(transport.takeTotals(), { frames: 10, bytes: count.bytes, decoded: 3 });
+    socket.destroy();
+    await within(r.closed, 'the close after the server dropped the socket');
+  });
 });

@@ -80,3 +80,64 @@ describe('node runner faults', () => {
     assertReportsFaults(r, proxy, SMOKE_FAULTS, output);
   });
 });
+
+describe('node runner faults in counting receive mode', () => {
+  // One chatter per room: every faulted frame lands on a plain viewer, i.e. on a counting socket.
+  // Drops and duplicates in separate runs: by count, one of each on the same socket cancel out
+  // (the net is what counting mode promises; see scenarios/README.md).
+  const plans = [
+    { what: 'dropped', plan: { ...SMOKE_FAULTS, seed: 11, drop: 3, duplicate: 0, swap: 0, delay: 0, refuse: 0, refuseAmong: 0 } },
+    { what: 'duplicated', plan: { ...SMOKE_FAULTS, seed: 12, drop: 0, duplicate: 3, swap: 0, delay: 0, refuse: 0, refuseAmong: 0 } },
+  ];
+  for (const { what, plan } of plans) {
+    it(`reports exactly the deliveries a faulty proxy ${what}, by count, while decoding only 1 frame in 4`, async (t) => {
+      const dir = tempDir(t);
+      const server = await startServer(path.join(dir, 'data'));
+      t.after(() => server.stop());
+      const proxy = await startFaultyProxy(server.url.replace(/^http/, 'ws'), plan);
+      t.after(() => proxy.close());
+      const out = path.join(dir, 'faults-count.json');
+      const { finished } = runBench(
+        [
+          '--profile', 'smoke', '--url', server.url, '--ws-url', proxy.url, '--chatters', '1', '--duration', '6s', '--drain', '3s',
+          '--transport', 'raw', '--receive', 'count', '--decode-every', '4', '--no-pin', '--out', out,
+        ],
+        90_000,
+      );
+      const { code, output } = await finished;
+      assert.equal(code, 1, `failed thresholds exit 1\n${output}`);
+      const r = readResult(out);
+      t.diagnostic(faultLine(proxy, r));
+      const i = proxy.injected;
+      assert.ok(proxy.complete(), `every planned fault happened: ${JSON.stringify(i)}\n${output}`);
+      assert.equal(r.deliveries.missing, i.dropped, 'missing == dropped');
+      assert.equal(r.deliveries.duplicated, i.duplicated, 'duplicated == duplicated');
+      assert.equal(r.deliveries.delivered, r.deliveries.expected - i.dropped);
+      assert.equal(r.messages.acked, r.messages.sent, 'the proxy never touched a sender’s own copy');
+      const receive = r.deliveries.receive!;
+      assert.equal(receive.mode, 'count');
+      assert.equal(receive.decodeEvery, 4);
+      // Every delivery went to a plain viewer: all counted from the framing, at most a quarter decoded.
+      assert.equal(receive.framesCounted, r.deliveries.frames, 'every delivered frame counted from the framing');
+      assert.ok(receive.framesDecoded > 0 && receive.framesDecoded <= receive.framesCounted / 4, `decoded ${receive.framesDecoded} of ${receive.framesCounted}`);
+      assert.match(output, /receive +counting: .* decoded \(1 in 4/);
+    });
+  }
+
+  it('refuses --receive count without the raw transport, naming why', async () => {
+    const { finished } = runBench(['--profile', 'smoke', '--receive', 'count', '--no-pin'], 30_000);
+    const { code, output } = await finished;
+    assert.equal(code, 2, output);
+    assert.match(output, /--receive count reads the WebSocket framing itself: it needs --transport raw/);
+  });
+
+  it('refuses --receive count on one shard of several, naming why', async () => {
+    const { finished } = runBench(
+      ['--profile', 'smoke', '--transport', 'raw', '--receive', 'count', '--shard', '1/2', '--run-id', 'r1', '--url', 'http://127.0.0.1:9', '--no-pin'],
+      30_000,
+    );
+    const { code, output } = await finished;
+    assert.equal(code, 2, output);
+    assert.match(output, /--receive count judges loss by count against every sender’s log: it cannot run as one --shard of several/);
+  });
+});

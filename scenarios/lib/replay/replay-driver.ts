@@ -1,4 +1,4 @@
-import type { Swarm } from '../swarm.ts';
+import type { ModeratorHost } from '../ports.ts';
 import type { Viewer } from '../viewer.ts';
 import type { ReplayAction, ReplayScript } from './replay-script.ts';
 
@@ -26,7 +26,7 @@ export class ReplayDriver {
   private waiting: { action: ReplayAction; part: ModeratorPart }[] = [];
 
   constructor(
-    private readonly swarm: Swarm,
+    private readonly swarm: Pick<ModeratorHost, 'metrics' | 'layout' | 'control' | 'roomArn' | 'noteError'>,
     private readonly script: ReplayScript,
     chatters: readonly Viewer[],
     moderators: readonly Viewer[],
@@ -91,7 +91,7 @@ export class ReplayDriver {
       return true;
     }
     if (a.kind === 'disconnect_user') {
-      const userId = a.viewer >= 0 ? s.plan.layout.userIdOf(a.viewer) : a.userId;
+      const userId = a.viewer >= 0 ? s.layout.userIdOf(a.viewer) : a.userId;
       part.viewer.moderationAction('disconnect_user', userId, a.via === 'http', reason);
       return true;
     }
@@ -100,7 +100,7 @@ export class ReplayDriver {
       s.metrics.apiError('SendEvent (not supported by this engine)', 0);
       return true;
     }
-    send.call(s.control, s.rooms[a.room]!.arn, a.eventName, a.attributes).catch((error: unknown) => s.noteError('SendEvent', error));
+    send.call(s.control, s.roomArn(a.room), a.eventName, a.attributes).catch((error: unknown) => s.noteError('SendEvent', error));
     return true;
   }
 }

@@ -13,6 +13,7 @@ import { planPinning, pinSelf } from '../cpu-pinning.ts';
 import { WorkerMetrics } from '../worker-metrics.ts';
 import { RawTransport } from '../raw-transport.ts';
 import { WsTransport } from '../ws-transport.ts';
+import { generatorVsServer, type Shape } from './generator-vs-server.ts';
 
 // `npm run bench:generator`: how much audience one generator core holds and how many frames it
 // reads, with the real viewer code (ws, fast-path decode, sequence tracking, HDR latency) against
@@ -23,6 +24,13 @@ import { WsTransport } from '../ws-transport.ts';
 //                  second and per CPU-second of the generator, for 1 frame per publish round
 //                  (each socket read carries one frame: bound by syscalls) and 32 per round
 //                  (reads carry several frames: bound by parsing)
+//   per delivery   generator vs server (generator-vs-server.ts): chatstorm on the server core, real
+//                  chatters and viewers (raw transport) here; generator and server µs of CPU per
+//                  delivery and their ratio, counting mode and full decode, for the fan-out shape
+//                  (one room, many frames per socket read) and the spread shape (many rooms at a
+//                  low rate: one frame per socket read) and the capacity profile's shape (one
+//                  room, 10 chatters at 8 msg/s: one frame per read at a high rate). --no-ratio
+//                  skips it.
 
 const { values } = parseArgs({
   options: {
@@ -31,6 +39,17 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '1,32' },
     out: { type: 'string' },
     transport: { type: 'string', default: 'ws' },
+    'no-ratio': { type: 'boolean', default: false },
+    'ratio-seconds': { type: 'string', default: '6' },
+    'decode-every': { type: 'string', default: '16' },
+    'fanout-viewers': { type: 'string', default: '2000' },
+    'fanout-chatters': { type: 'string', default: '10' },
+    'fanout-rate': { type: 'string', default: '40' },
+    'spread-rooms': { type: 'string', default: '100' },
+    'spread-viewers': { type: 'string', default: '10000' },
+    'spread-rate': { type: 'string', default: '2' },
+    'room-viewers': { type: 'string', default: '2000' },
+    'room-rate': { type: 'string', default: '8' },
   },
 });
 const TRANSPORT = values.transport === 'raw' ? 'raw' : 'ws';
@@ -155,6 +174,23 @@ await Promise.race([swarm.finished, sleep(15_000)]);
 control.close();
 source.stop();
 
+const positive = (name: keyof typeof values): number => {
+  const n = Number(values[name]);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name}: a positive number, not "${String(values[name])}"`);
+  return n;
+};
+const shapes: Shape[] = [
+  { name: 'fan-out', rooms: 1, viewers: positive('fanout-viewers'), chattersPerRoom: positive('fanout-chatters'), rate: positive('fanout-rate') },
+  { name: 'one frame per read', rooms: positive('spread-rooms'), viewers: positive('spread-viewers'), chattersPerRoom: 1, rate: positive('spread-rate') },
+  // The capacity profile's shape: one room, its 10 chatters' messages spread over time, so each
+  // reaches each socket in a read of its own, at a rate where the server's fixed costs vanish.
+  { name: 'one frame per read, one room', rooms: 1, viewers: positive('room-viewers'), chattersPerRoom: 10, rate: positive('room-rate') },
+];
+if (!values['no-ratio']) process.stderr.write('generator vs server, per delivery (chatstorm --bench on the server core):\n');
+const perDelivery = values['no-ratio']
+  ? []
+  : await generatorVsServer(shapes, positive('ratio-seconds'), positive('decode-every'), pinning?.serverCores, (line) => process.stderr.write(`${line}\n`));
+
 const result = {
   benchmark: 'generator',
   at: new Date().toISOString(),
@@ -166,6 +202,7 @@ const result = {
   idleCpuPercent: ((idleCpu.user + idleCpu.system) / 1e6 / 2) * 100,
   memory: { rssBytesPerViewer: rssPerViewer, heapBytesPerViewer: heapPerViewer, rssBefore: before.rss, rssHeld: held.rss, exact: Boolean(gc) },
   receive,
+  perDelivery,
   targets: { viewersPerCore: 10_000, bytesPerViewer: 10 * 1024, framesPerSecond: 200_000 },
 };
 
@@ -181,6 +218,15 @@ const rows: [string, string, string][] = [
 for (const r of receive) {
   rows.push([`frames/s, ${r.framesPerRound} per publish round${r.framesPerRound === 1 ? ' (1 frame per read)' : ''}`, n(r.framesPerSecond), '≥ 200,000']);
   rows.push([`  per CPU-second (user ${r.userPercent.toFixed(0)} %, sys ${r.systemPercent.toFixed(0)} %)`, n(r.framesPerCpuSecond), '']);
+}
+for (const s of perDelivery) {
+  for (const m of s.modes) {
+    const label = m.mode === 'count' ? `counting, 1 in ${m.decodeEvery} decoded` : 'full decode';
+    rows.push([`${s.name} (${n(s.viewers)} viewers, ${n(m.deliveriesPerSecond)} deliveries/s), ${label}`, '', '']);
+    rows.push([`  generator µs CPU per delivery (${m.generatorCpuPercent.toFixed(0)} % CPU)`, m.generatorMicrosPerDelivery.toFixed(2), '']);
+    rows.push([`  server µs CPU per delivery (${m.serverCpuPercent.toFixed(0)} % CPU)`, m.serverMicrosPerDelivery.toFixed(2), '']);
+    rows.push(['  generator ÷ server', `${m.ratio.toFixed(2)}×`, m.mode === 'count' ? '≤ 1×' : '']);
+  }
 }
 const w0 = Math.max(...rows.map((r) => r[0].length));
 const w1 = Math.max(...rows.map((r) => r[1].length));
