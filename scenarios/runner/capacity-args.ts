@@ -28,13 +28,26 @@ export const CAPACITY_USAGE = `Usage: npm run capacity -- [options]
   --out FILE            the sweep's results JSON (default results/capacity-sweep-<time>.json)
   --workers N           generator worker threads (default: the cores left to the generator)
   --transport ws|raw    the generator's WebSocket client (default raw: cheaper, so the server is the limit sooner)
-  --receive MODE        receive mode passed through to the runner (issue 8's counting mode, once merged)
+  --receive decode|count  the generator's receive mode (default decode: every frame parsed); count: MESSAGE
+                        frames counted from the framing (loss and duplicates exact by count), 1 in N decoded
+  --decode-every N      with --receive count (default 16)
   --quick               CI-sized: viewers 100,200, rate 5, 1 s windows, small storms
   --no-pin              do not pin server and generator to separate cores
   --no-progress         no live line
   --help`;
 
 export class CapacityUsageError extends Error {}
+
+/** --receive/--decode-every, checked as the runner's own flags are (args.ts). */
+function receiveMode(receive: string | undefined, decodeEvery: string | undefined, transport: string): { decodeEvery?: number } {
+  if (receive !== undefined && receive !== 'decode' && receive !== 'count') throw new CapacityUsageError(`--receive ${receive}: decode or count`);
+  if (decodeEvery !== undefined && receive !== 'count') throw new CapacityUsageError('--decode-every N goes with --receive count');
+  if (receive !== 'count') return {};
+  if (transport !== 'raw') throw new CapacityUsageError('--receive count reads the WebSocket framing itself: it needs --transport raw');
+  const n = decodeEvery === undefined ? 16 : Number(decodeEvery);
+  if (!Number.isInteger(n) || n < 1) throw new CapacityUsageError(`--decode-every ${decodeEvery}: a whole number ≥ 1`);
+  return { decodeEvery: n };
+}
 
 export interface CapacityCli {
   url?: string;
@@ -57,7 +70,8 @@ export interface CapacityCli {
   out?: string;
   workers?: number;
   transport: 'ws' | 'raw';
-  receive?: string;
+  /** --receive count: decode 1 MESSAGE frame in N; absent: every frame decoded. */
+  decodeEvery?: number;
   pin: boolean;
   progress: boolean;
   help: boolean;
@@ -125,6 +139,7 @@ export function parseCapacityCli(argv: string[]): CapacityCli {
         workers: { type: 'string' },
         transport: { type: 'string', default: 'raw' },
         receive: { type: 'string' },
+        'decode-every': { type: 'string' },
         quick: { type: 'boolean', default: false },
         'no-pin': { type: 'boolean', default: false },
         'no-progress': { type: 'boolean', default: false },
@@ -203,7 +218,7 @@ export function parseCapacityCli(argv: string[]): CapacityCli {
     ...(values.out ? { out: values.out as string } : {}),
     ...(p.workers !== undefined ? { workers: p.workers } : {}),
     transport: p.transport,
-    ...(values.receive ? { receive: values.receive as string } : {}),
+    ...receiveMode(values.receive as string | undefined, values['decode-every'] as string | undefined, p.transport),
     pin: !values['no-pin'],
     progress: !values['no-progress'],
     help: Boolean(values.help),

@@ -39,9 +39,6 @@ async function main(): Promise<number> {
       process.stdout.write(`${CAPACITY_USAGE}\n`);
       return 0;
     }
-    if (cli.receive !== undefined && cli.receive !== 'full') {
-      throw new CapacityUsageError(`--receive ${cli.receive}: this runner receives every frame in full; the counting mode comes with issue 8`);
-    }
     if (cli.bus) bus = readBus(cli.bus);
   } catch (error) {
     if (error instanceof CapacityUsageError) {
@@ -83,7 +80,7 @@ async function main(): Promise<number> {
       tokenRoundMs: cli.tokenRoundMs,
       workers: cli.workers ?? os.availableParallelism(),
       transport: cli.transport,
-      ...(cli.receive ? { receive: cli.receive } : {}),
+      ...(cli.decodeEvery ? { decodeEvery: cli.decodeEvery } : {}),
       progress: cli.progress,
       signal: abort.signal,
       log: say,

@@ -42,8 +42,8 @@ export interface SweepOptions {
   tokenRoundMs: number;
   workers: number;
   transport: 'ws' | 'raw';
-  /** Passed through to the runner (issue 8's counting receive mode, once merged). */
-  receive?: string;
+  /** --receive count: the runner decodes 1 MESSAGE frame in N and counts the rest. */
+  decodeEvery?: number;
   progress: boolean;
   signal?: AbortSignal;
   log: (line: string) => void;
@@ -136,8 +136,7 @@ function runOptions(o: SweepOptions, profile: Profile, signal: AbortSignal, repo
     signal,
     log: o.log,
     onInterval,
-    // Passed as given: the runner that knows the mode reads it, this one ignores it.
-    ...(o.receive ? ({ receive: o.receive } as object) : {}),
+    ...(o.decodeEvery ? { decodeEvery: o.decodeEvery } : {}),
   };
 }
 

@@ -88,7 +88,7 @@ describe('npm run capacity', () => {
     [['--hold', '2s', '--window', '1s', '--windows', '3'], /--hold 2000 ms is too short for 3 settled windows of 1000 ms/],
     [['--transport', 'tcp'], /--transport: ws or raw/],
     [['--viewers', '100,abc'], /--viewers 100,abc: a comma-separated list of positive numbers/],
-    [['--receive', 'count'], /--receive count: this runner receives every frame in full/],
+    [['--receive', 'count', '--transport', 'ws'], /--receive count reads the WebSocket framing itself: it needs --transport raw/],
     [['--bus', '/nonexistent/bus.json'], /--bus \/nonexistent\/bus.json: ENOENT/],
   ] as [string[], RegExp][]) {
     it(`refuses ${args.join(' ')} with a usage error that says why, before starting anything`, async () => {
