@@ -9,8 +9,8 @@ import type { SweepGrid } from './capacity-sweep.ts';
 export const CAPACITY_USAGE = `Usage: npm run capacity -- [options]
 
   --url URL             an IVS-Chat-compatible server (http://host:port); default: start chatstorm here
-  --viewers LIST        audience sizes to step through, e.g. 250,500,1000   (default 250,500,1000,2000,4000)
-  --rate LIST           messages/s per room                                  (default 10)
+  --viewers LIST        audience sizes to step through, e.g. 250,500,1000   (default 1000,4000)
+  --rate LIST           messages/s per room                                  (default 10,100)
   --rooms LIST          rooms the audience is split over                     (default 1,20)
                         The steps are every viewers × rate × rooms, in order of deliveries/s
   --chatters N          senders per room (default 5); the room's rate is split among them
@@ -28,8 +28,9 @@ export const CAPACITY_USAGE = `Usage: npm run capacity -- [options]
   --out FILE            the sweep's results JSON (default results/capacity-sweep-<time>.json)
   --workers N           generator worker threads (default: the cores left to the generator)
   --transport ws|raw    the generator's WebSocket client (default raw: cheaper, so the server is the limit sooner)
-  --receive decode|count  the generator's receive mode (default decode: every frame parsed); count: MESSAGE
-                        frames counted from the framing (loss and duplicates exact by count), 1 in N decoded
+  --receive count|decode  the generator's receive mode. count (default with raw): MESSAGE frames counted
+                        from the framing (loss and duplicates exact by count), 1 in N decoded for latency
+                        and order, so the generator reaches further; decode: every frame parsed
   --decode-every N      with --receive count (default 16)
   --quick               CI-sized: viewers 100,200, rate 5, 1 s windows, small storms
   --no-pin              do not pin server and generator to separate cores
@@ -41,8 +42,11 @@ export class CapacityUsageError extends Error {}
 /** --receive/--decode-every, checked as the runner's own flags are (args.ts). */
 function receiveMode(receive: string | undefined, decodeEvery: string | undefined, transport: string): { decodeEvery?: number } {
   if (receive !== undefined && receive !== 'decode' && receive !== 'count') throw new CapacityUsageError(`--receive ${receive}: decode or count`);
-  if (decodeEvery !== undefined && receive !== 'count') throw new CapacityUsageError('--decode-every N goes with --receive count');
-  if (receive !== 'count') return {};
+  // Counting is the default where it can run: it costs the generator less per delivery, so the
+  // sweep gets nearer the server's limit before the generator's (issue 8).
+  const mode = receive ?? (transport === 'raw' ? 'count' : 'decode');
+  if (decodeEvery !== undefined && mode !== 'count') throw new CapacityUsageError('--decode-every N goes with --receive count');
+  if (mode === 'decode') return {};
   if (transport !== 'raw') throw new CapacityUsageError('--receive count reads the WebSocket framing itself: it needs --transport raw');
   const n = decodeEvery === undefined ? 16 : Number(decodeEvery);
   if (!Number.isInteger(n) || n < 1) throw new CapacityUsageError(`--decode-every ${decodeEvery}: a whole number ≥ 1`);
@@ -106,7 +110,7 @@ const ratio = z.string().transform((text, ctx) => {
   return value;
 });
 
-const DEFAULTS = { viewers: '250,500,1000,2000,4000', rate: '10', rooms: '1,20', window: '2s', windows: '3', ramp: '3s', hold: '16s', storm: '2000', 'token-rounds': '2', 'token-round': '1500ms' };
+const DEFAULTS = { viewers: '1000,4000', rate: '10,100', rooms: '1,20', window: '2s', windows: '3', ramp: '3s', hold: '16s', storm: '2000', 'token-rounds': '2', 'token-round': '1500ms' };
 const QUICK = { viewers: '100,200', rate: '5', rooms: '1', window: '1s', windows: '2', ramp: '1s', hold: '5s', storm: '200', 'token-rounds': '2', 'token-round': '500ms' };
 
 export function parseCapacityCli(argv: string[]): CapacityCli {
