@@ -236,6 +236,7 @@ export interface BaselineComparison {
 
 /** A capacity run's latency-vs-load knee (capacity.ts). */
 export interface CapacityKnee {
+  /** 1-based, like `capacity.lastGoodStep` (StepResult.step is 0-based). */
   step: number;
   deliveriesPerSecond: number;
   p99Ms: number;

@@ -284,7 +284,7 @@ function capacityChart(results: readonly RunResult[], names: readonly string[]):
       { label: `viewers${s}`, color: COLORS[0]!, run, scale: 'y2', dashed: true },
     );
     const knee = r.capacity?.knee;
-    if (knee) chart.vlines!.push({ x: knee.deliveriesPerSecond, label: `knee: step ${knee.step + 1}, p99 ${formatFigure(knee.p99Ms)} ms${s}`, color: COLORS[3]! });
+    if (knee) chart.vlines!.push({ x: knee.deliveriesPerSecond, label: `knee: step ${knee.step}, p99 ${formatFigure(knee.p99Ms)} ms${s}`, color: COLORS[3]! });
     const slo = r.profile?.capacity?.p99;
     if (slo) chart.hlines!.push({ y: parseDurationMs(slo), label: `SLO p99 ${slo}${s}`, color: GREY });
   });

@@ -81,7 +81,7 @@ export function capacityRun(): RunResult {
     lastGoodViewers: 2_000,
     breakingStep: 3,
     reason: 'held 2000 viewers (step 2, p99 31.5 ms); broke at step 3 with 3000 viewers: p99 912.1 ms (p99 ≤ 250ms, loss ≤ 0 %)',
-    knee: { step: 1, deliveriesPerSecond: 40_100.25, p99Ms: 31.5 },
+    knee: { step: 2, deliveriesPerSecond: 40_100.25, p99Ms: 31.5 },
     boundBy: 'generator',
   };
   r.generator = { ...r.generator, bottleneck: true, warnings: ['generator CPU 97 % of its cores: the figures are the generator’s limit'] };
