@@ -364,7 +364,8 @@ export function emptyPercentiles(): Percentiles {
   return { count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0, mean: 0 };
 }
 
-function grouped(n: number): string {
+/** Thousands grouped with commas, rounded to an integer. */
+export function grouped(n: number): string {
   // By hand: k6's JS engine ignores toLocaleString's locale.
   const sign = n < 0 ? '-' : '';
   let digits = String(Math.abs(Math.round(n)));

@@ -114,6 +114,19 @@ const PROFILE_FLAGS = {
 
 export class UsageError extends Error {}
 
+/** MESSAGE frames decoded in counting mode when --decode-every is not given: 1 in 16. */
+export const DEFAULT_DECODE_EVERY = 16;
+
+/**
+ * --receive and --decode-every against the transport (npm run bench and npm run capacity): how
+ * often a MESSAGE frame is decoded (absent: every frame, the full decode), or why they do not fit.
+ */
+export function receiveMode(receive: 'decode' | 'count', decodeEvery: number | undefined, transport: 'ws' | 'raw'): { decodeEvery?: number } | { problem: string } {
+  if (receive === 'count' && transport !== 'raw') return { problem: '--receive count reads the WebSocket framing itself: it needs --transport raw' };
+  if (decodeEvery !== undefined && receive !== 'count') return { problem: '--decode-every N goes with --receive count' };
+  return receive === 'count' ? { decodeEvery: decodeEvery ?? DEFAULT_DECODE_EVERY } : {};
+}
+
 export function parseCli(argv: string[]): CliOptions {
   const options: NonNullable<ParseArgsConfig['options']> = {
     profile: { type: 'string' },
@@ -193,10 +206,8 @@ export function parseCli(argv: string[]): CliOptions {
   const transport = read('transport', z.enum(['ws', 'raw'])) ?? 'ws';
   const receive = read('receive', z.enum(['decode', 'count'], { error: 'decode or count' })) ?? 'decode';
   const decodeEvery = read('decode-every', positiveInt);
-  if (receive === 'count' && transport !== 'raw') {
-    throw new UsageError('--receive count reads the WebSocket framing itself: it needs --transport raw');
-  }
-  if (decodeEvery !== undefined && receive !== 'count') throw new UsageError('--decode-every N goes with --receive count');
+  const mode = receiveMode(receive, decodeEvery, transport);
+  if ('problem' in mode) throw new UsageError(mode.problem);
   if (receive === 'count' && shard) {
     // A shard's ledger lacks the other shards' senders, and a count cannot be split by sender afterwards.
     throw new UsageError('--receive count judges loss by count against every sender’s log: it cannot run as one --shard of several');
@@ -222,7 +233,7 @@ export function parseCli(argv: string[]): CliOptions {
     ...(values['metrics-port'] !== undefined ? { metricsPort: read('metrics-port', z.coerce.number().int().min(0).max(65535))! } : {}),
     ...(values.workers !== undefined ? { workers: read('workers', positiveInt)! } : {}),
     transport,
-    ...(receive === 'count' ? { decodeEvery: decodeEvery ?? 16 } : {}),
+    ...mode,
     pin: !values['no-pin'],
     progress: !values['no-progress'],
     list: Boolean(values.list),

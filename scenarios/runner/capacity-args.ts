@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { parseDurationMs } from '../lib/duration.ts';
+import { receiveMode } from './args.ts';
 import type { SweepGrid } from './capacity-sweep.ts';
 
 // `npm run capacity`'s command line. Defaults fit this 2-core machine in about five minutes;
@@ -39,18 +40,16 @@ export const CAPACITY_USAGE = `Usage: npm run capacity -- [options]
 
 export class CapacityUsageError extends Error {}
 
-/** --receive/--decode-every, checked as the runner's own flags are (args.ts). */
-function receiveMode(receive: string | undefined, decodeEvery: string | undefined, transport: string): { decodeEvery?: number } {
+/** --receive/--decode-every: the runner's own check (args.ts), with counting the default where it can run. */
+function receiveFlags(receive: string | undefined, decodeEvery: string | undefined, transport: 'ws' | 'raw'): { decodeEvery?: number } {
   if (receive !== undefined && receive !== 'decode' && receive !== 'count') throw new CapacityUsageError(`--receive ${receive}: decode or count`);
-  // Counting is the default where it can run: it costs the generator less per delivery, so the
-  // sweep gets nearer the server's limit before the generator's (issue 8).
-  const mode = receive ?? (transport === 'raw' ? 'count' : 'decode');
-  if (decodeEvery !== undefined && mode !== 'count') throw new CapacityUsageError('--decode-every N goes with --receive count');
-  if (mode === 'decode') return {};
-  if (transport !== 'raw') throw new CapacityUsageError('--receive count reads the WebSocket framing itself: it needs --transport raw');
-  const n = decodeEvery === undefined ? 16 : Number(decodeEvery);
-  if (!Number.isInteger(n) || n < 1) throw new CapacityUsageError(`--decode-every ${decodeEvery}: a whole number ≥ 1`);
-  return { decodeEvery: n };
+  const n = decodeEvery === undefined ? undefined : Number(decodeEvery);
+  if (n !== undefined && (!Number.isInteger(n) || n < 1)) throw new CapacityUsageError(`--decode-every ${decodeEvery}: a whole number ≥ 1`);
+  // Counting costs the generator less per delivery, so the sweep gets nearer the server's limit
+  // before the generator's (issue 8).
+  const mode = receiveMode(receive ?? (transport === 'raw' ? 'count' : 'decode'), n, transport);
+  if ('problem' in mode) throw new CapacityUsageError(mode.problem);
+  return mode;
 }
 
 export interface CapacityCli {
@@ -222,7 +221,7 @@ export function parseCapacityCli(argv: string[]): CapacityCli {
     ...(values.out ? { out: values.out as string } : {}),
     ...(p.workers !== undefined ? { workers: p.workers } : {}),
     transport: p.transport,
-    ...receiveMode(values.receive as string | undefined, values['decode-every'] as string | undefined, p.transport),
+    ...receiveFlags(values.receive as string | undefined, values['decode-every'] as string | undefined, p.transport),
     pin: !values['no-pin'],
     progress: !values['no-progress'],
     help: Boolean(values.help),

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { parseDurationMs } from '../lib/duration.ts';
-import type { RunResult, ServerSeriesPoint, TimelinePoint } from '../lib/results.ts';
+import { grouped, type RunResult, type ServerSeriesPoint, type TimelinePoint } from '../lib/results.ts';
 import { replayCharts } from './replay/replay-charts.ts';
 
 // One run (or several, overlaid) as one self-contained page: the headline figures as a table and
@@ -65,17 +65,6 @@ const GREY = '#9ca3af';
 
 const escape = (text: string) =>
   text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-
-function grouped(n: number): string {
-  const sign = n < 0 ? '-' : '';
-  let digits = String(Math.abs(Math.round(n)));
-  let out = '';
-  while (digits.length > 3) {
-    out = `,${digits.slice(-3)}${out}`;
-    digits = digits.slice(0, -3);
-  }
-  return sign + digits + out;
-}
 
 /** Integers grouped by thousands; others with `digits` decimals. The browser test reads these back. */
 export function formatFigure(n: number | null | undefined, digits = 2): string {

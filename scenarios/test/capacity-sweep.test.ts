@@ -1,38 +1,16 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { CapacityModel } from '../lib/capacity-model.ts';
 import type { RunResult } from '../lib/results.ts';
-import { REPO_ROOT, tempDir } from './support/processes.ts';
+import { runScript, tempDir, type Finished } from './support/processes.ts';
 
 // npm run capacity end to end: a seconds-long sweep against the embedded server, real processes and sockets.
 
-interface Finished {
-  code: number | null;
-  output: string;
-}
-
-/** `npm run capacity -- <args>` as a child process, stopped (and failed) if it outlives the deadline. */
+/** `npm run capacity -- <args>`, stopped (and failed) if it outlives the deadline. */
 function runCapacity(args: string[], timeoutMs: number): Promise<Finished> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scenarios/runner/capacity-cli.ts', '--no-progress', ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      output += `\n[npm run capacity did not finish within ${timeoutMs} ms]`;
-      // Two SIGTERMs are "quit now", which still stops the embedded server.
-      child.kill('SIGTERM');
-      setTimeout(() => child.kill('SIGTERM'), 200).unref();
-      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-    }, timeoutMs);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
+  return runScript('capacity-cli.ts', args, timeoutMs).finished;
 }
 
 const SMALL = ['--viewers', '40,80', '--rate', '4', '--rooms', '1', '--ramp', '1s', '--hold', '4s', '--window', '1s', '--windows', '2', '--storm', '60', '--token-rounds', '2', '--token-round', '300ms', '--workers', '1'];

@@ -57,9 +57,12 @@ export interface Finished {
   output: string;
 }
 
-/** `npm run bench -- <args>` as a child process (with `env` added to ours), killed if it outlives the timeout. */
-export function runBench(args: string[], timeoutMs: number, env: Record<string, string> = {}): { child: ChildProcess; finished: Promise<Finished> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scenarios/runner/cli.ts', '--no-progress', ...args], {
+/**
+ * One of the runner's command-line scripts (`scenarios/runner/<script>`) as a child process, with
+ * `env` added to ours, killed if it outlives the timeout.
+ */
+export function runScript(script: string, args: string[], timeoutMs: number, env: Record<string, string> = {}): { child: ChildProcess; finished: Promise<Finished> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', `scenarios/runner/${script}`, '--no-progress', ...args], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
@@ -71,7 +74,7 @@ export function runBench(args: string[], timeoutMs: number, env: Record<string, 
     // Two SIGTERMs are the runner's "quit now", which still stops the server it started; SIGKILL
     // only if even that does not end it.
     const timer = setTimeout(() => {
-      output += `\n[stopped after ${timeoutMs} ms]`;
+      output += `\n[${script} stopped after ${timeoutMs} ms]`;
       child.kill('SIGTERM');
       setTimeout(() => child.kill('SIGTERM'), 200).unref();
       setTimeout(() => child.kill('SIGKILL'), 5000).unref();
@@ -82,4 +85,9 @@ export function runBench(args: string[], timeoutMs: number, env: Record<string, 
     });
   });
   return { child, finished };
+}
+
+/** `npm run bench -- <args>` as a child process (with `env` added to ours), killed if it outlives the timeout. */
+export function runBench(args: string[], timeoutMs: number, env: Record<string, string> = {}): { child: ChildProcess; finished: Promise<Finished> } {
+  return runScript('cli.ts', args, timeoutMs, env);
 }
