@@ -2,10 +2,12 @@ import { parentPort } from 'node:worker_threads';
 import type { ChatSocket } from '../../../lib/ports.ts';
 import { RawTransport } from '../../raw-transport.ts';
 
-// The receiving side of bench:compare, on a thread of its own: raw-socket viewers that count
-// frames from the framing alone, and on every probeEvery-th socket also read the send timestamp
-// the sender put in the frame's Attributes ("t") for the latency. Nothing else per frame: the
-// generator must cost less per delivery than the servers it measures.
+// The receiving side of bench:compare, on a thread of its own: raw-socket viewers in the runner's
+// counting receive mode (raw-transport.ts counts each MESSAGE frame where it lies in the read
+// buffer: no view, no callback), and on every probeEvery-th socket every frame is also handed
+// over, to read the send timestamp the sender put in its Attributes ("t") for the latency and the
+// frame sizes. Nothing else per frame: the load side must cost less per delivery than the servers
+// it measures, or the figures are its own.
 
 export type ReceiverOrder =
   | { op: 'connect'; id: number; url: string; tokens: string[]; probeEvery: number; maxConnecting: number; timeoutMs: number }
@@ -32,9 +34,10 @@ const QUOTE = 0x22;
 const transport = new RawTransport(30_000);
 const now = () => performance.timeOrigin + performance.now();
 
+/** Never decoded: plain sockets are only counted. */
+const NEVER = Number.MAX_SAFE_INTEGER;
+
 let sockets: ChatSocket[] = [];
-let frames = 0;
-let bytes = 0;
 let minFrame = Infinity;
 let maxFrame = 0;
 let latencies = new Float64Array(1 << 16);
@@ -80,19 +83,18 @@ function connect(order: Extract<ReceiverOrder, { op: 'connect' }>): Promise<void
         };
         sockets.push(
           transport.open(wsUrl, order.tokens[index]!, {
+            receiveCount: { decodeEvery: probe ? 1 : NEVER, frames: 0, bytes: 0 },
             onOpen: () => {
               opened = true;
               open++;
               done();
             },
+            // Only a probe's frames come here (counted already), as views into the read buffer.
             onMessage: (data) => {
-              // The raw transport hands frames over as views into its read buffer, never strings.
               const payload = data as Uint8Array;
-              frames++;
-              bytes += payload.byteLength;
               if (payload.byteLength < minFrame) minFrame = payload.byteLength;
               if (payload.byteLength > maxFrame) maxFrame = payload.byteLength;
-              if (probe) sample(payload);
+              sample(payload);
             },
             onClose: (code) => {
               if (!opened) {
@@ -117,9 +119,8 @@ parentPort!.on('message', (order: ReceiverOrder) => {
     return;
   }
   if (order.op === 'take') {
+    const { frames, bytes } = transport.takeTotals();
     const take: ReceiverTake = { id: order.id, frames, bytes, minFrame, maxFrame, latencies: latencies.slice(0, latencyCount), open, closed, failed };
-    frames = 0;
-    bytes = 0;
     latencyCount = 0;
     parentPort!.postMessage(take);
     return;
