@@ -10,6 +10,7 @@ import {
   ResourceNotFoundException,
   TagResourceCommand,
   UntagResourceCommand,
+  UpdateRoomCommand,
   ValidationException,
 } from '@aws-sdk/client-ivschat';
 import { createRoom } from './support/chat.ts';
@@ -55,6 +56,21 @@ describe('TagResource, UntagResource and ListTagsForResource through @aws-sdk/cl
     await server.client.send(new UntagResourceCommand({ resourceArn: arn, tagKeys: ['a'] }));
     assert.deepEqual(await tagsOf(arn), { b: '2' });
     assert.deepEqual((await server.client.send(new GetLoggingConfigurationCommand({ identifier: arn }))).tags, { b: '2' });
+  });
+
+  test('concurrent TagResource, UntagResource and UpdateRoom calls on one room each keep their change (one read-modify-write each)', async () => {
+    const { arn } = await createRoom(server, { tags: { gone: 'soon' } });
+    const keys = Array.from({ length: 24 }, (_, i) => `k${i}`);
+    await Promise.all([
+      ...keys.map((key) => server.client.send(new TagResourceCommand({ resourceArn: arn, tags: { [key]: key } }))),
+      server.client.send(new UntagResourceCommand({ resourceArn: arn, tagKeys: ['gone'] })),
+      server.client.send(new UpdateRoomCommand({ identifier: arn, name: 'renamed-meanwhile' })),
+    ]);
+    assert.deepEqual(await tagsOf(arn), Object.fromEntries(keys.map((key) => [key, key])));
+    assert.equal((await server.client.send(new GetRoomCommand({ identifier: arn }))).name, 'renamed-meanwhile');
+    const config = await loggingConfigurationArn();
+    await Promise.all(keys.map((key) => server.client.send(new TagResourceCommand({ resourceArn: config, tags: { [key]: key } }))));
+    assert.deepEqual(await tagsOf(config), Object.fromEntries(keys.map((key) => [key, key])));
   });
 
   test('a resource holds at most 50 tags: more in one call or in total is a ValidationException', async () => {

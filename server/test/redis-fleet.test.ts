@@ -12,6 +12,7 @@ import {
   ResourceNotFoundException,
   TagResourceCommand,
   ThrottlingException,
+  UpdateRoomCommand,
 } from '@aws-sdk/client-ivschat';
 import { Redis } from 'ioredis';
 import { ConfigError, loadConfig } from '../src/config.ts';
@@ -246,6 +247,61 @@ describe('many chatstorm nodes on one Redis', { skip: REDIS_SKIP }, () => {
     assert.equal(await deleter!.getRoom(room.id), undefined, 'the deleted room stays deleted');
     assert.equal(await updater!.countRooms(), 0);
     assert.deepEqual(await updater!.listRooms(), []);
+  });
+
+  it('a read-modify-write that another node overtook is applied again on the newer record, and one on a deleted room writes nothing', async () => {
+    const clients = [new Redis(redis.url), new Redis(redis.url)];
+    after(() => clients.forEach((client) => client.disconnect()));
+    const prefix = `swap-${Date.now()}:`;
+    const [mine, other] = clients.map((client) => new RedisStore(client, new RedisHealth(undefined, undefined), prefix));
+    const room: Room = {
+      arn: 'arn:aws:ivschat:us-east-1:123456789012:room/SwApPeDrOoM1',
+      id: 'SwApPeDrOoM1',
+      name: 'swapped',
+      createTime: new Date().toISOString(),
+      updateTime: new Date().toISOString(),
+      maximumMessageRatePerSecond: 10,
+      maximumMessageLength: 500,
+      messageReviewHandler: { uri: '', fallbackResult: 'ALLOW' },
+      tags: {},
+      loggingConfigurationIdentifiers: [],
+    };
+    await mine!.putRoom(room);
+    const key = `${prefix}room:${room.id}`;
+    // Commands on one connection run in order: a write issued inside `change` on the same
+    // connection lands between this update's read and its compare-and-set, every time.
+    let calls = 0;
+    const updated = await mine!.updateRoom(room.id, (current) => {
+      if (++calls === 1) void clients[0]!.set(key, JSON.stringify({ ...current, tags: { other: 'yes' } }));
+      return { ...current, tags: { ...current.tags, mine: 'yes' } };
+    });
+    assert.equal(calls, 2, 'the change ran again on the record the other write left');
+    assert.deepEqual(updated?.tags, { other: 'yes', mine: 'yes' });
+    assert.deepEqual((await other!.getRoom(room.id))?.tags, { other: 'yes', mine: 'yes' });
+
+    calls = 0;
+    const gone = await mine!.updateRoom(room.id, (current) => {
+      calls++;
+      void mine!.deleteRoom(room.id);
+      return { ...current, name: 'after-delete' };
+    });
+    assert.equal(gone, undefined);
+    assert.equal(calls, 1);
+    assert.equal(await other!.getRoom(room.id), undefined, 'the deleted room stays deleted');
+  });
+
+  it('TagResource calls spread over three nodes at once all keep their tags, beside an UpdateRoom', async () => {
+    const fleet = await startFleet(redis);
+    after(() => fleet.stop());
+    const room = await createRoom(fleet[0]!);
+    const keys = Array.from({ length: 30 }, (_, i) => `k${i}`);
+    await Promise.all([
+      ...keys.map((key, i) => fleet[i % 3]!.client.send(new TagResourceCommand({ resourceArn: room.arn, tags: { [key]: key } }))),
+      fleet[1]!.client.send(new UpdateRoomCommand({ identifier: room.arn, name: 'renamed-meanwhile' })),
+    ]);
+    const seen = await fleet[2]!.client.send(new GetRoomCommand({ identifier: room.arn }));
+    assert.deepEqual(seen.tags, Object.fromEntries(keys.map((key) => [key, key])), 'every node\'s tags are kept');
+    assert.equal(seen.name, 'renamed-meanwhile');
   });
 
   it("a crashed node's connections stop counting against the fleet once it has not reported for the expiry", async () => {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineOperation } from './operation.ts';
-import { findTaggedResource } from './tagged-resource.ts';
+import { readTags } from './tagged-resource.ts';
 
 /** GET /tags/{resourceArn} */
 export const listTagsForResource = defineOperation({
@@ -8,7 +8,6 @@ export const listTagsForResource = defineOperation({
   input: z.object({ resourceArn: z.string().min(1).max(128) }),
   resourceId: (input) => input.resourceArn,
   async handle(ctx, input) {
-    const resource = await findTaggedResource(ctx, input.resourceArn);
-    return { tags: resource.tags };
+    return { tags: await readTags(ctx, input.resourceArn) };
   },
 });

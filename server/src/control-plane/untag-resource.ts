@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineOperation } from './operation.ts';
-import { findTaggedResource } from './tagged-resource.ts';
+import { changeTags } from './tagged-resource.ts';
 
 /** DELETE /tags/{resourceArn}?tagKeys=a&tagKeys=b */
 export const untagResource = defineOperation({
@@ -11,10 +11,11 @@ export const untagResource = defineOperation({
   }),
   resourceId: (input) => input.resourceArn,
   async handle(ctx, input) {
-    const resource = await findTaggedResource(ctx, input.resourceArn);
-    const remaining = { ...resource.tags };
-    for (const key of input.tagKeys) delete remaining[key];
-    await resource.save(remaining);
+    await changeTags(ctx, input.resourceArn, (current) => {
+      const remaining = { ...current };
+      for (const key of input.tagKeys) delete remaining[key];
+      return remaining;
+    });
     return {};
   },
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { apiErrors } from '../errors.ts';
 import { defineOperation } from './operation.ts';
 import { checkLoggingConfigurations, findRoom, roomResponse } from './resources.ts';
 import { checkMessageRate } from './room-limits.ts';
@@ -17,24 +18,28 @@ export const updateRoom = defineOperation({
   }),
   resourceId: (input) => input.identifier,
   async handle(ctx, input) {
-    const room = await findRoom(ctx, input.identifier);
+    const found = await findRoom(ctx, input.identifier);
     if (input.maximumMessageRatePerSecond !== undefined) checkMessageRate(ctx, input.maximumMessageRatePerSecond);
     if (input.loggingConfigurationIdentifiers) await checkLoggingConfigurations(ctx, input.loggingConfigurationIdentifiers);
-    if (input.name !== undefined) room.name = input.name;
-    if (input.maximumMessageRatePerSecond !== undefined) room.maximumMessageRatePerSecond = input.maximumMessageRatePerSecond;
-    if (input.maximumMessageLength !== undefined) room.maximumMessageLength = input.maximumMessageLength;
-    if (input.messageReviewHandler) {
-      const { uri, fallbackResult } = input.messageReviewHandler;
-      // An empty uri removes the handler (and with it any fallback of its own).
-      if (uri === '') room.messageReviewHandler = { uri: '', fallbackResult: 'ALLOW' };
-      else {
-        if (uri !== undefined) room.messageReviewHandler.uri = uri;
-        if (fallbackResult !== undefined) room.messageReviewHandler.fallbackResult = fallbackResult;
+    // One read-modify-write: a concurrent TagResource or UpdateRoom (here or on another node) keeps its change.
+    const room = await ctx.store.updateRoom(found.id, (room) => {
+      if (input.name !== undefined) room.name = input.name;
+      if (input.maximumMessageRatePerSecond !== undefined) room.maximumMessageRatePerSecond = input.maximumMessageRatePerSecond;
+      if (input.maximumMessageLength !== undefined) room.maximumMessageLength = input.maximumMessageLength;
+      if (input.messageReviewHandler) {
+        const { uri, fallbackResult } = input.messageReviewHandler;
+        // An empty uri removes the handler (and with it any fallback of its own).
+        if (uri === '') room.messageReviewHandler = { uri: '', fallbackResult: 'ALLOW' };
+        else {
+          if (uri !== undefined) room.messageReviewHandler.uri = uri;
+          if (fallbackResult !== undefined) room.messageReviewHandler.fallbackResult = fallbackResult;
+        }
       }
-    }
-    if (input.loggingConfigurationIdentifiers) room.loggingConfigurationIdentifiers = input.loggingConfigurationIdentifiers;
-    room.updateTime = new Date().toISOString();
-    await ctx.store.putRoom(room);
+      if (input.loggingConfigurationIdentifiers) room.loggingConfigurationIdentifiers = input.loggingConfigurationIdentifiers;
+      room.updateTime = new Date().toISOString();
+      return room;
+    });
+    if (!room) throw apiErrors.notFound(found.arn);
     await ctx.bus.roomChanged(room.id);
     return roomResponse(room);
   },

@@ -130,6 +130,10 @@ export class EmbeddedStore implements Store {
     await this.change(this.rooms, room.id, structuredClone(room));
   }
 
+  updateRoom(id: string, change: (room: Room) => Room): Promise<Room | undefined> {
+    return this.update(this.rooms, id, change);
+  }
+
   async deleteRoom(id: string): Promise<boolean> {
     if (!this.rooms.has(id)) return false;
     await this.change(this.rooms, id, undefined);
@@ -149,6 +153,10 @@ export class EmbeddedStore implements Store {
     await this.change(this.loggingConfigurations, configuration.id, structuredClone(configuration));
   }
 
+  updateLoggingConfiguration(id: string, change: (configuration: LoggingConfiguration) => LoggingConfiguration): Promise<LoggingConfiguration | undefined> {
+    return this.update(this.loggingConfigurations, id, change);
+  }
+
   async deleteLoggingConfiguration(id: string): Promise<boolean> {
     if (!this.loggingConfigurations.has(id)) return false;
     await this.change(this.loggingConfigurations, id, undefined);
@@ -156,6 +164,15 @@ export class EmbeddedStore implements Store {
   }
 
   /** Applies a change in memory at once (later calls build on it) and resolves once it is on disk. */
+  /** Read, change and set happen in one synchronous stretch: no other request interleaves on this node. */
+  private async update<T>(map: Map<string, T>, id: string, change: (record: T) => T): Promise<T | undefined> {
+    const current = map.get(id);
+    if (current === undefined) return undefined;
+    const next = change(structuredClone(current));
+    await this.change(map, id, structuredClone(next));
+    return next;
+  }
+
   private change<T>(map: Map<string, T>, id: string, value: T | undefined): Promise<void> {
     const previous = map.get(id);
     if (value === undefined) map.delete(id);

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { apiErrors } from '../errors.ts';
 import type { RedisUse } from '../metrics.ts';
 import type { RedisHealth } from '../redis/redis-health.ts';
 import type { LoggingConfiguration, Room } from '../rooms/room.ts';
@@ -29,7 +30,27 @@ redis.call('SADD', KEYS[2], ARGV[1])
 return 1
 `;
 
-type WithPut = Redis & { chatstormPutRecord(record: string, index: string, tombstone: string, id: string, json: string): Promise<number> };
+/**
+ * A read-modify-write's write: only if the record is still what was read (compare-and-set on
+ * its JSON), and not deleted. Returns 1 written, 0 deleted or gone, -1 changed meanwhile (read again).
+ * KEYS: record, tombstone; ARGV: new JSON, the JSON read.
+ */
+const SWAP_SCRIPT = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+local current = redis.call('GET', KEYS[1])
+if not current then return 0 end
+if current ~= ARGV[2] then return -1 end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1
+`;
+
+/** Attempts of one read-modify-write before it gives up with ConflictException: contention this long is a client bug. */
+const UPDATE_ATTEMPTS = 20;
+
+type WithScripts = Redis & {
+  chatstormPutRecord(record: string, index: string, tombstone: string, id: string, json: string): Promise<number>;
+  chatstormSwapRecord(record: string, tombstone: string, json: string, read: string): Promise<number>;
+};
 
 interface Collection {
   /** The key of one record is `${record}${id}`; of its tombstone once deleted, `${deleted}${id}`. */
@@ -55,7 +76,9 @@ export class RedisStore implements Store {
   private readonly rooms: Collection;
   private readonly loggingConfigurations: Collection;
   private readonly tokenPrefix: string;
-  private readonly redis: WithPut;
+  private readonly redis: WithScripts;
+  /** The update of each record under way on this node, by record key: the next one waits for it. */
+  private readonly updating = new Map<string, Promise<unknown>>();
 
   constructor(
     redis: Redis,
@@ -64,7 +87,8 @@ export class RedisStore implements Store {
     private readonly now: () => number = Date.now,
   ) {
     redis.defineCommand('chatstormPutRecord', { numberOfKeys: 3, lua: PUT_SCRIPT });
-    this.redis = redis as WithPut;
+    redis.defineCommand('chatstormSwapRecord', { numberOfKeys: 2, lua: SWAP_SCRIPT });
+    this.redis = redis as WithScripts;
     this.rooms = { record: `${prefix}room:`, deleted: `${prefix}deleted-room:`, index: `${prefix}rooms` };
     this.loggingConfigurations = {
       record: `${prefix}logging-configuration:`,
@@ -90,6 +114,10 @@ export class RedisStore implements Store {
     return this.put(this.rooms, room.id, room);
   }
 
+  updateRoom(id: string, change: (room: Room) => Room): Promise<Room | undefined> {
+    return this.update(this.rooms, id, change);
+  }
+
   deleteRoom(id: string): Promise<boolean> {
     return this.delete(this.rooms, id);
   }
@@ -104,6 +132,10 @@ export class RedisStore implements Store {
 
   putLoggingConfiguration(configuration: LoggingConfiguration): Promise<void> {
     return this.put(this.loggingConfigurations, configuration.id, configuration);
+  }
+
+  updateLoggingConfiguration(id: string, change: (configuration: LoggingConfiguration) => LoggingConfiguration): Promise<LoggingConfiguration | undefined> {
+    return this.update(this.loggingConfigurations, id, change);
   }
 
   deleteLoggingConfiguration(id: string): Promise<boolean> {
@@ -141,6 +173,40 @@ export class RedisStore implements Store {
     await this.command('store', () =>
       this.redis.chatstormPutRecord(`${collection.record}${id}`, collection.index, `${collection.deleted}${id}`, id, JSON.stringify(record)),
     );
+  }
+
+  /**
+   * Compare-and-set across nodes, one at a time per record on this node: concurrent updates of one
+   * record here queue behind each other, so only the nodes race (a few retries at most) and not
+   * every request (which could starve one of them).
+   */
+  private update<T extends { arn: string }>(collection: Collection, id: string, change: (record: T) => T): Promise<T | undefined> {
+    const key = `${collection.record}${id}`;
+    const queued = this.updating.get(key);
+    const run = (queued ? queued.catch(() => undefined) : Promise.resolve()).then(() => this.swap(collection, key, id, change));
+    this.updating.set(key, run);
+    const forget = () => {
+      if (this.updating.get(key) === run) this.updating.delete(key);
+    };
+    run.then(forget, forget);
+    return run;
+  }
+
+  private async swap<T extends { arn: string }>(collection: Collection, key: string, id: string, change: (record: T) => T): Promise<T | undefined> {
+    let arn = id;
+    for (let attempt = 1; attempt <= UPDATE_ATTEMPTS; attempt++) {
+      const read = await this.command('store', () => this.redis.get(key));
+      if (read === null) return undefined;
+      const next = change(JSON.parse(read) as T);
+      arn = next.arn;
+      const swapped = await this.command('store', () => this.redis.chatstormSwapRecord(key, `${collection.deleted}${id}`, JSON.stringify(next), read));
+      if (swapped === 1) return next;
+      if (swapped === 0) return undefined;
+      // Another node wrote between our read and our write: back off a little, at random, so two
+      // nodes that keep colliding fall out of step.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * attempt * 2));
+    }
+    throw apiErrors.conflict(arn, `${arn} was changed by other requests ${UPDATE_ATTEMPTS} times while this one was applied; try again`);
   }
 
   private async delete(collection: Collection, id: string): Promise<boolean> {

@@ -10,12 +10,22 @@ export interface Store {
   listRooms(): Promise<Room[]>;
   countRooms(): Promise<number>;
   putRoom(room: Room): Promise<void>;
+  /**
+   * Read-modify-write of one room, safe against concurrent writers on this node and on others:
+   * `change` gets the current room (a copy it may modify) and returns the new one; when another
+   * write landed between the read and this one, `change` runs again on the newer room, so two
+   * concurrent TagResource calls both keep their tags. Resolves undefined when there is no such
+   * room (or it was deleted meanwhile). What `change` throws, this rejects with, writing nothing.
+   */
+  updateRoom(id: string, change: (room: Room) => Room): Promise<Room | undefined>;
   /** Resolves false when there was no such room. */
   deleteRoom(id: string): Promise<boolean>;
 
   getLoggingConfiguration(id: string): Promise<LoggingConfiguration | undefined>;
   listLoggingConfigurations(): Promise<LoggingConfiguration[]>;
   putLoggingConfiguration(configuration: LoggingConfiguration): Promise<void>;
+  /** As updateRoom. */
+  updateLoggingConfiguration(id: string, change: (configuration: LoggingConfiguration) => LoggingConfiguration): Promise<LoggingConfiguration | undefined>;
   deleteLoggingConfiguration(id: string): Promise<boolean>;
 
   /**
