@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { formatSummary, type RunResult } from '../lib/results.ts';
 import { MergeError, mergeResults } from './merge-results.ts';
 import { writeResult } from './report.ts';
+import { parseResultsCli, readResultsFiles } from './results-file.ts';
 
 // `npm run bench:merge -- results/run-shard-*.json [--out FILE]`
 
@@ -14,29 +13,11 @@ const USAGE = `Usage: npm run bench:merge -- SHARD.json… [--out FILE]
   --out FILE   merged results (default results/<scenario>-<run id>-merged.json)`;
 
 function main(): number {
-  let values: { out?: string; help?: boolean };
-  let files: string[];
-  try {
-    const parsed = parseArgs({ args: process.argv.slice(2), options: { out: { type: 'string' }, help: { type: 'boolean' } }, allowPositionals: true, strict: true });
-    values = parsed.values;
-    files = parsed.positionals;
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  const results: RunResult[] = [];
-  for (const file of files) {
-    try {
-      results.push(JSON.parse(readFileSync(file, 'utf8')) as RunResult);
-    } catch (error) {
-      process.stderr.write(`${file}: ${(error as Error).message}\n`);
-      return 2;
-    }
-  }
+  const cli = parseResultsCli('bench:merge', USAGE, process.argv.slice(2));
+  if (typeof cli === 'number') return cli;
+  const { files } = cli;
+  const results = readResultsFiles('bench:merge', files);
+  if (!results) return 2;
   let merged: RunResult;
   try {
     merged = mergeResults(results, files);
@@ -45,7 +26,7 @@ function main(): number {
     process.stderr.write(`bench:merge: ${error.message}\n\n${USAGE}\n`);
     return 2;
   }
-  const out = values.out ?? path.join('results', `${merged.scenario}-${results[0]!.shard!.runId}-merged.json`);
+  const out = cli.out ?? path.join('results', `${merged.scenario}-${results[0]!.shard!.runId}-merged.json`);
   const charts = writeResult(out, merged);
   process.stdout.write(`${formatSummary(merged)}\n  results       ${out}\n  charts        ${charts}\n`);
   return merged.passed ? 0 : 1;

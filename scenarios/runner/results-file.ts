@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import type { RunResult } from '../lib/results.ts';
 
@@ -58,4 +59,42 @@ export function readResultsFile(file: string): RunResult {
     throw new ResultsFileError(`${file}: not a chatstorm results JSON (written by npm run bench / k6): ${issues.join('; ')}${parsed.error.issues.length > 3 ? `; and ${parsed.error.issues.length - 3} more` : ''}`);
   }
   return json as RunResult;
+}
+
+/**
+ * The command line of a tool that reads results files (`FILE… [--out FILE] [--help]`): the files
+ * and --out, or the exit code to leave with (help printed, or a usage error written).
+ */
+export function parseResultsCli(command: string, usage: string, argv: string[]): { files: string[]; out: string | undefined } | number {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: { out: { type: 'string' }, help: { type: 'boolean' } }, allowPositionals: true, strict: true });
+  } catch (error) {
+    process.stderr.write(`${command}: ${(error as Error).message}\n\n${usage}\n`);
+    return 2;
+  }
+  if (parsed.values.help) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  if (parsed.positionals.length === 0) {
+    process.stderr.write(`${command}: no results file given\n\n${usage}\n`);
+    return 2;
+  }
+  return { files: parsed.positionals, out: parsed.values.out };
+}
+
+/** Every file read and checked, or undefined once one is not a results file (which is said on stderr). */
+export function readResultsFiles(command: string, files: readonly string[]): RunResult[] | undefined {
+  const results: RunResult[] = [];
+  for (const file of files) {
+    try {
+      results.push(readResultsFile(file));
+    } catch (error) {
+      if (!(error instanceof ResultsFileError)) throw error;
+      process.stderr.write(`${command}: ${error.message}\n`);
+      return undefined;
+    }
+  }
+  return results;
 }

@@ -37,6 +37,23 @@ async function startFleet(redis: TestRedis, args: string[] = []): Promise<TestSe
   return Object.assign(nodes, { stop: () => Promise.all(nodes.map((node) => node.stop())).then(() => undefined) });
 }
 
+/** A room record as the stores keep it, for driving two nodes' stores directly. */
+function roomRecord(id: string, name: string): Room {
+  const now = new Date().toISOString();
+  return {
+    arn: `arn:aws:ivschat:us-east-1:123456789012:room/${id}`,
+    id,
+    name,
+    createTime: now,
+    updateTime: now,
+    maximumMessageRatePerSecond: 10,
+    maximumMessageLength: 500,
+    messageReviewHandler: { uri: '', fallbackResult: 'ALLOW' },
+    tags: {},
+    loggingConfigurationIdentifiers: [],
+  };
+}
+
 async function refusal(url: string, token: string): Promise<number> {
   try {
     const socket = await RawChatSocket.connect(url, token);
@@ -227,18 +244,7 @@ describe('many chatstorm nodes on one Redis', { skip: REDIS_SKIP }, () => {
     // Two nodes' stores, driven directly to force the interleaving: read on one, delete on the other, then write.
     const prefix = `tombstone-${Date.now()}:`;
     const [updater, deleter] = clients.map((client) => new RedisStore(client, new RedisHealth(undefined, undefined), prefix));
-    const room: Room = {
-      arn: 'arn:aws:ivschat:us-east-1:123456789012:room/RaCeDrOoM001',
-      id: 'RaCeDrOoM001',
-      name: 'raced',
-      createTime: new Date().toISOString(),
-      updateTime: new Date().toISOString(),
-      maximumMessageRatePerSecond: 10,
-      maximumMessageLength: 500,
-      messageReviewHandler: { uri: '', fallbackResult: 'ALLOW' },
-      tags: {},
-      loggingConfigurationIdentifiers: [],
-    };
+    const room = roomRecord('RaCeDrOoM001', 'raced');
     await updater!.putRoom(room);
     const read = (await updater!.getRoom(room.id))!;
     assert.equal(read.name, 'raced');
@@ -254,18 +260,7 @@ describe('many chatstorm nodes on one Redis', { skip: REDIS_SKIP }, () => {
     after(() => clients.forEach((client) => client.disconnect()));
     const prefix = `swap-${Date.now()}:`;
     const [mine, other] = clients.map((client) => new RedisStore(client, new RedisHealth(undefined, undefined), prefix));
-    const room: Room = {
-      arn: 'arn:aws:ivschat:us-east-1:123456789012:room/SwApPeDrOoM1',
-      id: 'SwApPeDrOoM1',
-      name: 'swapped',
-      createTime: new Date().toISOString(),
-      updateTime: new Date().toISOString(),
-      maximumMessageRatePerSecond: 10,
-      maximumMessageLength: 500,
-      messageReviewHandler: { uri: '', fallbackResult: 'ALLOW' },
-      tags: {},
-      loggingConfigurationIdentifiers: [],
-    };
+    const room = roomRecord('SwApPeDrOoM1', 'swapped');
     await mine!.putRoom(room);
     const key = `${prefix}room:${room.id}`;
     // Commands on one connection run in order: a write issued inside `change` on the same
