@@ -59,6 +59,7 @@ class RawSocket implements ChatSocket {
   }
 
   private onRead(n: number, buf: Buffer): boolean {
+    this.totals.read += n;
     // No subarray per read: `end` bounds the shared buffer instead.
     let data = buf;
     let end = n;
@@ -207,15 +208,16 @@ class RawSocket implements ChatSocket {
   }
 }
 
-/** Counting receive mode, over all of a transport's sockets: MESSAGE frames counted, bytes, and how many were decoded. */
+/** Counting receive mode, over all of a transport's sockets: MESSAGE frames counted, bytes, and how many were decoded; and every byte read, in any mode. */
 export interface ReceiveTotals {
   frames: number;
   bytes: number;
   decoded: number;
+  read: number;
 }
 
 export class RawTransport implements Transport {
-  readonly totals: ReceiveTotals = { frames: 0, bytes: 0, decoded: 0 };
+  readonly totals: ReceiveTotals = { frames: 0, bytes: 0, decoded: 0, read: 0 };
 
   constructor(private readonly handshakeTimeoutMs = 30_000) {}
 
@@ -229,6 +231,7 @@ export class RawTransport implements Transport {
     this.totals.frames = 0;
     this.totals.bytes = 0;
     this.totals.decoded = 0;
+    this.totals.read = 0;
     return t;
   }
 
