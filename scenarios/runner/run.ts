@@ -131,6 +131,8 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
   const progress = new Progress(o.progress);
   const receive = await ReceiveBacklog.open(o.target.wsUrls ?? [o.target.wsUrl]);
   const backlogClock = new BacklogClock();
+  let readSince = { bytes: 0, seconds: 0 };
+  let lastBacklogMs: number | null = null;
 
   try {
     const runId = o.shard?.runId ?? o.runId ?? Math.round(now()).toString(36);
@@ -276,7 +278,12 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       metrics.viewersTarget.set(t < plan.endMs ? plan.targetAt(Math.max(0, t)) : 0);
       metrics.generatorCpu.set(cpu);
       const queues = receive.sample();
-      const backlogMs = queues ? backlogClock.next(queues.clientRecvBytes, aggregate.interval.bytesRead, seconds) : null;
+      readSince.bytes += aggregate.interval.bytesRead;
+      readSince.seconds += seconds;
+      let backlogMs: number | null = null;
+      if (queues) lastBacklogMs = backlogMs = backlogClock.next(queues.clientRecvBytes, readSince.bytes, readSince.seconds);
+      // Skipped (over budget) or unknown: the reads accrue to the next sample's interval.
+      if (queues !== undefined) readSince = { bytes: 0, seconds: 0 };
       if (t >= 0) {
         const latency = percentilesOf(aggregate.intervalLatency);
         // No report, or no latency sample: the figure is unknown for this interval, and a zero
@@ -299,7 +306,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         timeline.push(point);
         o.onInterval?.(point);
       }
-      progress.update(liveLine(t, plan, aggregate, seconds, cpu, load.cores, queues ? backlogMs : undefined));
+      progress.update(liveLine(t, plan, aggregate, seconds, cpu, load.cores, queues === null ? undefined : lastBacklogMs));
 
       const stop = steps.check(t, aggregate);
       if (stop) {
@@ -310,10 +317,12 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     };
     const ticker = setInterval(tick, reportMs);
 
-    // The load phase's intervals past the ramp, as GeneratorLoad counts its samples.
+    // The load phase's intervals past the ramp (a stepped plan has none: its steps are judged
+    // each on its own), up to the end of the load.
     const backlogAt = (endedAt: number) => {
       const loadEnd = Math.min(loadEndedAt, endedAt) - startAt;
-      const counted = timeline.filter((p) => p.t * 1000 > plan.rampUpMs && p.t * 1000 < plan.durationMs && p.t * 1000 <= loadEnd + reportMs / 2);
+      const rampMs = plan.stepMs > 0 ? 0 : plan.rampUpMs;
+      const counted = timeline.filter((p) => p.t * 1000 > rampMs && p.t * 1000 < plan.durationMs && p.t * 1000 <= loadEnd + reportMs / 2);
       return backlogSummary(counted, stepLimits(plan).p99Ms);
     };
     // Everything the result is built from, as it stands at `endedAt`: the end of the run, or a soak checkpoint.

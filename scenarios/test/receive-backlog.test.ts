@@ -88,7 +88,7 @@ describe('receive backlog', () => {
     const sampler = await ReceiveBacklog.open([`ws://localhost:${port}/`]);
     let last = sampler.sample();
     await waitFor(
-      () => (last = sampler.sample()) !== null && last.clientRecvBytes > 64 * 1024 && (last.serverSendBytes ?? 0) > 0,
+      () => (last = sampler.sample()) != null && last.clientRecvBytes > 64 * 1024 && (last.serverSendBytes ?? 0) > 0,
       () => `unread bytes on the client and a queue on the server, saw ${JSON.stringify(last)}`,
       5000,
     );
