@@ -406,16 +406,19 @@ function baselineTable(r: RunResult, run: number, names: readonly string[]): str
 }
 
 function stepsTable(r: RunResult, run: number, names: readonly string[]): string {
+  // Results written before the backlog was measured have no such column.
+  const backlog = r.steps!.some((s) => s.generatorBacklogMs !== undefined);
   const rows = r
     .steps!.map(
       (s) =>
         `<tr data-step="${s.step + 1}" class="${s.broken ? 'fail' : ''}"><td>${s.step + 1}${s.broken ? ' ✗' : ''}</td><td>${formatFigure(s.viewers)}</td>` +
         `<td>${formatFigure(s.deliveriesPerSecond, 1)}</td><td>${formatFigure(s.latencyMs.p99)}</td><td>${formatFigure(s.missing)}</td><td>${formatFigure(s.expected)}</td>` +
-        `<td>${s.generatorBacklogMs ? `${formatFigure(s.generatorBacklogMs.median, 1)} / ${formatFigure(s.generatorBacklogMs.max, 1)}` : 'n/a'}</td></tr>`,
+        (backlog ? `<td>${s.generatorBacklogMs ? `${formatFigure(s.generatorBacklogMs.median, 1)} / ${formatFigure(s.generatorBacklogMs.max, 1)}` : 'n/a'}</td>` : '') +
+        '</tr>',
     )
     .join('');
   return `<h2>Capacity steps${escape(suffix(names, run))}</h2>
-<table class="figures" id="steps-${run}"><tr><th>step</th><th>viewers</th><th>deliveries/s</th><th>p99 ms</th><th>missing</th><th>expected</th><th>generator behind ms (median / max)</th></tr>${rows}</table>`;
+<table class="figures" id="steps-${run}"><tr><th>step</th><th>viewers</th><th>deliveries/s</th><th>p99 ms</th><th>missing</th><th>expected</th>${backlog ? '<th>generator behind ms (median / max)</th>' : ''}</tr>${rows}</table>`;
 }
 
 export function reportModel(results: readonly RunResult[], names: readonly string[]): ReportModel {

@@ -39,6 +39,7 @@ class RawSocket implements ChatSocket {
     private readonly events: SocketEvents,
     handshakeTimeoutMs: number,
     private readonly totals: ReceiveTotals,
+    private readonly read: { bytes: number },
   ) {
     this.count = events.receiveCount ?? null;
     const key = randomBytes(16).toString('base64');
@@ -59,7 +60,7 @@ class RawSocket implements ChatSocket {
   }
 
   private onRead(n: number, buf: Buffer): boolean {
-    this.totals.read += n;
+    this.read.bytes += n;
     // No subarray per read: `end` bounds the shared buffer instead.
     let data = buf;
     let end = n;
@@ -208,21 +209,21 @@ class RawSocket implements ChatSocket {
   }
 }
 
-/** Counting receive mode, over all of a transport's sockets: MESSAGE frames counted, bytes, and how many were decoded; and every byte read, in any mode. */
+/** Counting receive mode, over all of a transport's sockets: MESSAGE frames counted, bytes, and how many were decoded. */
 export interface ReceiveTotals {
   frames: number;
   bytes: number;
   decoded: number;
-  read: number;
 }
 
 export class RawTransport implements Transport {
-  readonly totals: ReceiveTotals = { frames: 0, bytes: 0, decoded: 0, read: 0 };
+  readonly totals: ReceiveTotals = { frames: 0, bytes: 0, decoded: 0 };
+  private readonly read = { bytes: 0 };
 
   constructor(private readonly handshakeTimeoutMs = 30_000) {}
 
   open(url: string, token: string, events: SocketEvents): ChatSocket {
-    return new RawSocket(new URL(url), token, events, this.handshakeTimeoutMs, this.totals);
+    return new RawSocket(new URL(url), token, events, this.handshakeTimeoutMs, this.totals, this.read);
   }
 
   /** The totals since the last call. */
@@ -231,8 +232,14 @@ export class RawTransport implements Transport {
     this.totals.frames = 0;
     this.totals.bytes = 0;
     this.totals.decoded = 0;
-    this.totals.read = 0;
     return t;
+  }
+
+  /** Bytes read from the sockets since the last call, in any receive mode. */
+  takeBytesRead(): number {
+    const n = this.read.bytes;
+    this.read.bytes = 0;
+    return n;
   }
 
   text(data: Uint8Array): string {

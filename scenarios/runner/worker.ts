@@ -65,10 +65,8 @@ function report(final: boolean): void {
     c.counted += t.frames;
     c.countedBytes += t.bytes;
     c.decoded += t.decoded;
-    c.bytesRead += t.read;
-  } else {
-    metrics.counters.bytesRead += ws!.takeBytesRead();
   }
+  metrics.counters.bytesRead += (raw ?? ws!).takeBytesRead();
   const batch = log.take();
   const message: WorkerReport = {
     type: 'report',

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { RunResult } from '../lib/results.ts';
+import { readReportModel } from '../runner/html-report.ts';
 import { runBench, tempDir } from './support/processes.ts';
 import { waitFor } from './support/wait-for.ts';
 
@@ -40,6 +41,11 @@ describe('capacity break: generator or server, by where the backlog sat', () => 
     assert.equal(r.generator.backlog?.sat, 'generator');
     assert.equal(r.generator.bottleneck, true);
     assert.match(output, /backlog +generator behind by median [\d.]+ ms.*in the generator's receive queues/);
+    // The page charts the same series, nulls as gaps, with the limit drawn.
+    const chart = readReportModel(readFileSync(out.replace(/\.json$/, '.html'), 'utf8')).charts.find((c) => c.id === 'backlog');
+    assert.ok(chart, 'the report has a backlog chart');
+    assert.deepEqual(chart.tables[0]![1], r.timeline.map((p) => p.generatorBacklogMs ?? null));
+    assert.equal(chart.hlines?.[0]?.y, LIMIT_MS);
   });
 
   it('reports a step broken by the server stopped for 1.5 s as bound by the server: its receive queues stayed near empty', async (t) => {
