@@ -57,10 +57,11 @@ describe('receive backlog', () => {
     assert.equal(q.serverSendBytes, 0x1000 + 0x2000 + 0x400);
     assert.equal(q.serverRecvBytes, 0x10);
     assert.equal(q.serverSockets, 3);
+    assert.equal(q.lines, 11, 'every socket listed, whatever its state');
     const remote = tcpQueues([TCP], await targetEndpoints(['ws://127.0.0.1:8081/']));
     assert.equal(remote.clientRecvBytes, 0x7000);
     assert.equal(remote.serverSendBytes, null, 'no socket here is the server’s: its queues are unknown, not zero');
-    assert.deepEqual(tcpQueues(['  sl  local_address rem_address   st tx_queue rx_queue\n'], targets), { clientRecvBytes: 0, serverSendBytes: null, serverRecvBytes: null, clientSockets: 0, serverSockets: 0 });
+    assert.deepEqual(tcpQueues(['  sl  local_address rem_address   st tx_queue rx_queue\n'], targets), { clientRecvBytes: 0, serverSendBytes: null, serverRecvBytes: null, clientSockets: 0, serverSockets: 0, lines: 0 });
   });
 
   it('resolves localhost to the loopback addresses a client may actually connect to', async () => {
