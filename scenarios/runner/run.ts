@@ -281,7 +281,10 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       readSince.bytes += aggregate.interval.bytesRead;
       readSince.seconds += seconds;
       let backlogMs: number | null = null;
-      if (queues) lastBacklogMs = backlogMs = backlogClock.next(queues.clientRecvBytes, readSince.bytes, readSince.seconds);
+      if (queues) {
+        lastBacklogMs = backlogMs = backlogClock.next(queues.clientRecvBytes, readSince.bytes, readSince.seconds);
+        metrics.generatorBacklog.set(backlogMs === null ? NaN : backlogMs / 1000);
+      }
       // Skipped (over budget) or unknown: the reads accrue to the next sample's interval.
       if (queues !== undefined) readSince = { bytes: 0, seconds: 0 };
       if (t >= 0) {

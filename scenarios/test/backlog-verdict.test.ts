@@ -50,7 +50,8 @@ describe('capacity break: generator or server, by where the backlog sat', () => 
 
   it('reports a step broken by the server stopped for 1.5 s as bound by the server: its receive queues stayed near empty', async (t) => {
     const out = path.join(tempDir(t), 'server-behind.json');
-    const { child, finished } = runBench([...STEPS, '--workers', '1', '--duration', '10s', '--out', out], 90_000);
+    // p99 ≤ 400 ms: on a busy shared machine step 1 must hold on its own; the 1.5 s stop breaks step 2 all the same.
+    const { child, finished } = runBench([...STEPS, '--workers', '1', '--duration', '10s', '--set', 'capacity.p99=400ms', '--out', out], 90_000);
     let log = '';
     child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
     let server: { url: string; pid: number } | undefined;
@@ -94,7 +95,8 @@ describe('capacity break: generator or server, by where the backlog sat', () => 
     assert.ok(step?.broken, `step 2 broke on its p99\n${backlogs(r)}\n${output}`);
     assert.equal(r.steps?.[0]?.broken, false, `step 1 held\n${backlogs(r)}`);
     assert.ok(step.generatorBacklogMs, `step 2's backlog was measured\n${backlogs(r)}`);
-    assert.ok(step.generatorBacklogMs.median <= LIMIT_MS, `the generator kept up at the median interval\n${backlogs(r)}`);
+    assert.equal(r.generator.backlog?.limitMs, 100, 'a quarter of p99 ≤ 400 ms');
+    assert.ok(step.generatorBacklogMs.median <= 100, `the generator kept up at the median interval\n${backlogs(r)}`);
     assert.equal(r.capacity?.breakingStep, 2);
     assert.equal(r.capacity?.boundBy, 'server', `${backlogs(r)}\nwarnings: ${r.generator.warnings.join(' | ')}`);
     assert.notEqual(r.generator.backlog?.sat, 'generator');
