@@ -169,11 +169,20 @@ export function loadTestDashboard(): Dashboard {
       .withPanel(
         timeseries('Generator CPU vs server CPU', {
           unit: 'percentunit',
-          description: 'A generator near 100 % of its cores is the bottleneck, not the server.',
+          description: 'Informative: a busy generator may still read every frame in time. Whether it is the bottleneck is the receive backlog beside this.',
           queries: [
             { expr: 'sum(chatstorm_load_generator_cpu_ratio)', legend: 'generator' },
             { expr: `sum(${rate('chatstorm_process_cpu_seconds_total')})`, legend: 'server' },
           ],
+        }),
+      )
+      .withPanel(
+        timeseries('Generator receive backlog', {
+          unit: 's',
+          min: 0,
+          description:
+            'How far behind the generator reads: bytes waiting unread in its kernel receive queues over the bytes reaching it per second. Above a quarter of the p99 limit the generator, not the server, is the limit.',
+          queries: [{ expr: 'max(chatstorm_load_generator_backlog_seconds)', legend: 'slowest runner' }],
         }),
       )
 

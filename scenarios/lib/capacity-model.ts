@@ -46,6 +46,8 @@ export interface SweepWindow {
   /** Server CPU microseconds per delivery the server made in the window. */
   cpuMicrosPerDelivery: number | null;
   bytesPerDelivery: number | null;
+  /** How far behind the generator read (ms of its traffic, runner/receive-backlog.ts); null or absent when unknown. */
+  generatorBacklogMs?: number | null;
   generatorBound: boolean;
 }
 
@@ -63,7 +65,7 @@ export interface SweepStep {
   missing: number;
   expected: number;
   errors: number;
-  /** The runner's verdict on its own saturation (generator-load.ts) over the step. */
+  /** The runner's verdict on its own saturation over the step (runner/generator-bound.ts: its receive backlog, or its CPU when that is unknown). */
   generatorBound: boolean;
   /** Which SLO limits this step crossed, one phrase each (empty: within the SLO). */
   crossed: string[];

@@ -38,6 +38,11 @@ export interface StepResult {
   missing: number;
   expected: number;
   broken: boolean;
+  /**
+   * How far behind the generator read during the step (ms of its traffic, from its unread receive
+   * queues): median and max over the step's intervals; null when unknown, absent in older results.
+   */
+  generatorBacklogMs?: { median: number; max: number } | null;
 }
 
 export interface TimelinePoint {
@@ -58,6 +63,28 @@ export interface TimelinePoint {
   p50Ms?: number | null;
   p99Ms: number | null;
   generatorCpuPercent: number;
+  /**
+   * Bytes waiting unread in the generator's kernel receive queues at the end of the interval, and
+   * what that is in ms of the traffic reaching it (how far behind it reads); null when unknown
+   * (off Linux, /proc unreadable), absent in older results.
+   */
+  generatorUnreadBytes?: number | null;
+  generatorBacklogMs?: number | null;
+  /** The server's kernel send queues towards its clients, when the server runs on this machine (else null). */
+  serverSendQueueBytes?: number | null;
+}
+
+/** Where the backlog sat, from the kernel's queues sampled once an interval (Node runner on Linux). */
+export interface GeneratorBacklog {
+  /** The generator's backlog (ms of its traffic) over the load phase's intervals; null when unknown. */
+  medianMs: number | null;
+  maxMs: number | null;
+  /** Above this median the generator, not the server, is the limit: a quarter of the p99 limit. */
+  limitMs: number;
+  /** The server's send queues (bytes) when it runs on this machine; null otherwise. */
+  serverSendQueueBytes: { median: number; max: number } | null;
+  /** `generator`: its receive queues held the backlog; `server`: the server's send queues did; `neither`: both stayed small; `unknown`: not measured. */
+  sat: 'generator' | 'server' | 'neither' | 'unknown';
 }
 
 /** The chat-log audit (`--audit`): the server's own log of the run against what the runner was told. */
@@ -303,6 +330,8 @@ export interface RunResult {
     eventLoopDelayP99Ms: number;
     bottleneck: boolean;
     warnings: string[];
+    /** Node runner: where the backlog sat over the load phase (see GeneratorBacklog). */
+    backlog?: GeneratorBacklog;
     /** k6: how late each VU's probe timer fired (lib/lag-probe.ts), over the load phase. */
     lagMs?: { p50: number; p99: number; max: number };
     /** k6: frames each VU handled after its probe timer was due, per probe period. */
@@ -395,6 +424,23 @@ function counts(record: Record<string, number>): string {
   return parts.length ? parts.join(', ') : 'none';
 }
 
+function bytes(n: number): string {
+  return n >= 1024 * 1024 ? `${fmt(n / 1024 / 1024)} MiB` : n >= 1024 ? `${fmt(n / 1024)} KiB` : `${fmt(n)} B`;
+}
+
+/** Where the backlog sat, in one line. */
+export function formatBacklog(b: GeneratorBacklog): string {
+  if (b.sat === 'unknown') return 'not measured (the generator\'s receive queues are read from Linux /proc)';
+  const where = {
+    generator: 'in the generator\'s receive queues: the generator read late',
+    server: 'in the server\'s send queues, not the generator: the server fell behind',
+    neither: 'neither queue held it: the generator kept up',
+    unknown: '',
+  }[b.sat];
+  const server = b.serverSendQueueBytes ? ` · server send queues median ${bytes(b.serverSendQueueBytes.median)}, max ${bytes(b.serverSendQueueBytes.max)}` : ' · server not on this machine';
+  return `generator behind by median ${fmt(b.medianMs ?? 0, 1)} ms, max ${fmt(b.maxMs ?? 0, 1)} ms (limit ${fmt(b.limitMs, 1)} ms)${server} → ${where}`;
+}
+
 /** The summary a person reads at the end of a run (both engines print this). */
 export function formatSummary(r: RunResult): string {
   const d = r.deliveries;
@@ -432,6 +478,7 @@ export function formatSummary(r: RunResult): string {
         (g.receiveBacklog ? ` · receive backlog p50 ${fmt(g.receiveBacklog.p50)}  p99 ${fmt(g.receiveBacklog.p99)}  max ${fmt(g.receiveBacklog.max)} frames` : ''),
     );
   }
+  if (g.backlog) lines.push(`  backlog       ${formatBacklog(g.backlog)}`);
   if (r.server) {
     const s = r.server;
     lines.push(
@@ -439,10 +486,13 @@ export function formatSummary(r: RunResult): string {
     );
   }
   if (r.steps?.length) {
-    lines.push('  steps         viewers    deliveries/s   p99 ms   missing');
+    const backlog = r.steps.some((s) => s.generatorBacklogMs !== undefined);
+    lines.push(`  steps         viewers    deliveries/s   p99 ms   missing${backlog ? '   generator backlog ms (median / max)' : ''}`);
     for (const s of r.steps) {
+      const b = s.generatorBacklogMs;
       lines.push(
-        `    ${String(s.step + 1).padStart(2)}${s.broken ? ' ✗' : '  '}       ${fmt(s.viewers).padStart(7)}  ${fmt(s.deliveriesPerSecond).padStart(13)}  ${fmt(s.latencyMs.p99, 2).padStart(7)}  ${fmt(s.missing).padStart(8)}`,
+        `    ${String(s.step + 1).padStart(2)}${s.broken ? ' ✗' : '  '}       ${fmt(s.viewers).padStart(7)}  ${fmt(s.deliveriesPerSecond).padStart(13)}  ${fmt(s.latencyMs.p99, 2).padStart(7)}  ${fmt(s.missing).padStart(8)}` +
+          (backlog ? `   ${b ? `${fmt(b.median, 1)} / ${fmt(b.max, 1)}` : 'n/a'}` : ''),
       );
     }
   }

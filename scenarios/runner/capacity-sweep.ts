@@ -4,6 +4,7 @@ import { resolveProfile, type Profile } from '../lib/profile.ts';
 import type { RunResult, TimelinePoint } from '../lib/results.ts';
 import { now } from './clock.ts';
 import { createControlPlane } from './control-plane.ts';
+import { isGeneratorBound, medianKnown } from './generator-bound.ts';
 import { BUSY_RATIO } from './generator-load.ts';
 import { validateProfile } from './profile-schema.ts';
 import { runScenario, type RunOptions } from './run.ts';
@@ -189,14 +190,19 @@ async function runLoadStep(o: SweepOptions, index: number, s: StepSpec): Promise
   cores = result.generator.cores;
   const reads = await Promise.all([before, ...counters]);
   const chosen = held.slice(-o.windows).filter(measured);
+  const cpuBusy = (p: TimelinePoint) => p.generatorCpuPercent >= BUSY_RATIO * cores * 100;
+  // Event-loop lag is a whole-run figure, not a window's: the backlog (or CPU) judges a window.
+  const bound = (backlogMs: number | null, busy: boolean) => isGeneratorBound({ backlogMs, cpuBusy: busy, lagging: false }, o.slo.p99Ms);
   const windows: SweepWindow[] = chosen.map((p) => {
     const k = points.indexOf(p);
+    const backlogMs = p.generatorBacklogMs ?? null;
     return {
       seconds: o.windowMs / 1000,
       deliveriesPerSecond: p.deliveriesPerSecond,
       p99Ms: p.p99Ms,
       ...serverWindow(reads[k], reads[k + 1]),
-      generatorBound: p.generatorCpuPercent >= BUSY_RATIO * cores * 100,
+      generatorBacklogMs: backlogMs,
+      generatorBound: bound(backlogMs, cpuBusy(p)),
     };
   });
   const d = result.deliveries;
@@ -212,7 +218,7 @@ async function runLoadStep(o: SweepOptions, index: number, s: StepSpec): Promise
     settled: settled(held, o.windows),
     // Judged on the held windows: the whole run's verdict also covers loading the worker and the
     // ramp's connect burst, which saturate the generator on a small step that it reads with ease.
-    generatorBound: windows.length ? windows.some((w) => w.generatorBound) : result.generator.bottleneck,
+    generatorBound: windows.length ? bound(medianKnown(windows.map((w) => w.generatorBacklogMs)), chosen.some(cpuBusy)) : result.generator.bottleneck,
     crossed: judged.crossed,
     crossedByGenerator: judged.byGenerator,
   };
@@ -316,10 +322,12 @@ function stepLine(s: SweepStep, total: number): string {
   const cpu = stepServerCpuPercent(s);
   const w = s.windows;
   const rate = w.map((x) => Math.round(x.deliveriesPerSecond).toLocaleString('en-US')).join(' / ');
+  const backlog = medianKnown(w.map((x) => x.generatorBacklogMs));
   return (
     `step ${s.step + 1}/${total}: ${s.viewers.toLocaleString('en-US')} viewers, ${s.rooms} room(s), ${s.ratePerRoom} msg/s per room → ` +
     `${Math.round(stepDeliveriesPerSecond(s)).toLocaleString('en-US')} deliveries/s (windows ${rate}), p99 ${stepP99Ms(s).toFixed(1)} ms, ` +
     `server CPU ${cpu === null ? 'n/a' : `${cpu.toFixed(0)} %`}, ${s.settled ? 'settled' : 'not settled'}` +
+    (backlog === null ? '' : `, generator behind ${backlog.toFixed(1)} ms`) +
     (s.generatorBound ? ', GENERATOR SATURATED' : '') +
     (s.crossed.length ? ` — crossed the SLO: ${s.crossed.join(', ')}` : ' — within the SLO')
   );

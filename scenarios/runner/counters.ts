@@ -15,6 +15,8 @@ export interface Counters {
   counted: number;
   countedBytes: number;
   decoded: number;
+  /** Bytes read from the sockets (every frame with its header): turns the generator's unread bytes into ms (receive-backlog.ts). */
+  bytesRead: number;
   /** ERROR frames by ErrorCode. */
   errors: Record<string, number>;
   /** Failed control-plane calls by "<Operation> <status>". */
@@ -35,6 +37,7 @@ export function newCounters(): Counters {
     counted: 0,
     countedBytes: 0,
     decoded: 0,
+    bytesRead: 0,
     errors: {},
     apiErrors: {},
     moderation: { delete_message: { websocket: 0, http: 0 }, disconnect_user: { websocket: 0, http: 0 } },
@@ -57,6 +60,7 @@ export function addCounters(into: Counters, from: Counters): void {
   into.counted += from.counted;
   into.countedBytes += from.countedBytes;
   into.decoded += from.decoded;
+  into.bytesRead += from.bytesRead;
   addRecord(into.errors, from.errors);
   addRecord(into.apiErrors, from.apiErrors);
   addRecord(into.moderation.delete_message, from.moderation.delete_message);

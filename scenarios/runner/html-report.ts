@@ -139,6 +139,14 @@ const HEADLINE: Row[] = [
 ];
 
 const OPTIONAL_ROWS: Row[] = [
+  {
+    key: 'generatorBacklog',
+    label: 'generator behind (ms), median / max',
+    cell: (r) => {
+      const b = r.generator.backlog!;
+      return b.medianMs === null ? 'n/a' : `${formatFigure(b.medianMs, 1)} / ${formatFigure(b.maxMs, 1)} (limit ${formatFigure(b.limitMs, 1)}; backlog: ${b.sat})`;
+    },
+  },
   { key: 'serverCpu', label: 'server CPU (%)', cell: (r) => formatFigure(r.server?.cpuPercent, 1) },
   { key: 'serverRss', label: 'server RSS (MB)', cell: (r) => formatFigure(r.server?.rssMB, 1) },
   { key: 'sweep', label: 'capacity sweep', cell: (r) => (r.capacity ? (r.capacity.breakingStep === null ? 'did not break' : `broke at step ${r.capacity.breakingStep}`) : 'n/a') },
@@ -160,6 +168,7 @@ const OPTIONAL_ROWS: Row[] = [
 
 function headlineRows(runs: readonly RunResult[]): Row[] {
   const present: Record<string, (r: RunResult) => boolean> = {
+    generatorBacklog: (r) => r.generator.backlog !== undefined,
     serverCpu: (r) => r.server !== undefined,
     serverRss: (r) => r.server !== undefined,
     sweep: (r) => r.capacity !== undefined,
@@ -208,7 +217,35 @@ function timeCharts(results: readonly RunResult[], names: readonly string[]): Ch
     sent.tables.push(timelineTable(r.timeline, [(p) => p.sentPerSecond, (p) => p.generatorCpuPercent]));
     sent.series.push({ label: `sent/s${s}`, color: COLORS[4]!, run }, { label: `generator CPU %${s}`, color: COLORS[7]!, run, dashed: true });
   });
-  return [latency, load, sent];
+  const charts = [latency, load, sent];
+  const backlog = backlogChart(results, names);
+  if (backlog) charts.push(backlog);
+  return charts;
+}
+
+/** How far behind the generator read, and the server's send queues: where a backlog sat (only when measured). */
+function backlogChart(results: readonly RunResult[], names: readonly string[]): ChartSpec | undefined {
+  const measured = (r: RunResult) => r.timeline.some((p) => typeof p.generatorBacklogMs === 'number');
+  if (!results.some(measured)) return undefined;
+  const chart: ChartSpec = {
+    id: 'backlog',
+    title: 'Where the backlog sat: generator receive queues and server send queues',
+    unit: 'ms the generator read behind (left; a gap: unknown) · server send queues, KiB (right)',
+    xLabel: 's',
+    y2Label: 'KiB',
+    tables: [],
+    series: [],
+    hlines: [],
+  };
+  results.forEach((r, run) => {
+    if (!measured(r)) return;
+    const s = suffix(names, run);
+    chart.tables.push(timelineTable(r.timeline, [(p) => p.generatorBacklogMs, (p) => (typeof p.serverSendQueueBytes === 'number' ? p.serverSendQueueBytes / 1024 : null)]));
+    chart.series.push({ label: `generator behind, ms${s}`, color: COLORS[1]!, run }, { label: `server send queues, KiB${s}`, color: COLORS[5]!, run, scale: 'y2', dashed: true });
+    const limit = r.generator.backlog?.limitMs;
+    if (limit !== undefined) chart.hlines!.push({ y: limit, label: `generator-bound above ${formatFigure(limit, 1)} ms${s}`, color: GREY });
+  });
+  return chart;
 }
 
 /** Grouped bars: category k of run i sits at k + offset(i), so runs stand side by side. */
@@ -369,15 +406,19 @@ function baselineTable(r: RunResult, run: number, names: readonly string[]): str
 }
 
 function stepsTable(r: RunResult, run: number, names: readonly string[]): string {
+  // Results written before the backlog was measured have no such column.
+  const backlog = r.steps!.some((s) => s.generatorBacklogMs !== undefined);
   const rows = r
     .steps!.map(
       (s) =>
         `<tr data-step="${s.step + 1}" class="${s.broken ? 'fail' : ''}"><td>${s.step + 1}${s.broken ? ' ✗' : ''}</td><td>${formatFigure(s.viewers)}</td>` +
-        `<td>${formatFigure(s.deliveriesPerSecond, 1)}</td><td>${formatFigure(s.latencyMs.p99)}</td><td>${formatFigure(s.missing)}</td><td>${formatFigure(s.expected)}</td></tr>`,
+        `<td>${formatFigure(s.deliveriesPerSecond, 1)}</td><td>${formatFigure(s.latencyMs.p99)}</td><td>${formatFigure(s.missing)}</td><td>${formatFigure(s.expected)}</td>` +
+        (backlog ? `<td>${s.generatorBacklogMs ? `${formatFigure(s.generatorBacklogMs.median, 1)} / ${formatFigure(s.generatorBacklogMs.max, 1)}` : 'n/a'}</td>` : '') +
+        '</tr>',
     )
     .join('');
   return `<h2>Capacity steps${escape(suffix(names, run))}</h2>
-<table class="figures" id="steps-${run}"><tr><th>step</th><th>viewers</th><th>deliveries/s</th><th>p99 ms</th><th>missing</th><th>expected</th></tr>${rows}</table>`;
+<table class="figures" id="steps-${run}"><tr><th>step</th><th>viewers</th><th>deliveries/s</th><th>p99 ms</th><th>missing</th><th>expected</th>${backlog ? '<th>generator behind ms (median / max)</th>' : ''}</tr>${rows}</table>`;
 }
 
 export function reportModel(results: readonly RunResult[], names: readonly string[]): ReportModel {

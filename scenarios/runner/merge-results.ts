@@ -54,6 +54,9 @@ function mergedTimeline(shards: readonly RunResult[]): TimelinePoint[] {
       at.p99Ms = maxKnown(at.p99Ms, p.p99Ms);
       if (p.p50Ms !== undefined) at.p50Ms = maxKnown(at.p50Ms ?? null, p.p50Ms);
       at.generatorCpuPercent = Math.max(at.generatorCpuPercent, p.generatorCpuPercent);
+      // The slowest shard's reader is how far behind the generator was.
+      if (p.generatorBacklogMs !== undefined) at.generatorBacklogMs = maxKnown(at.generatorBacklogMs ?? null, p.generatorBacklogMs);
+      if (p.generatorUnreadBytes !== undefined) at.generatorUnreadBytes = sumKnown(at.generatorUnreadBytes ?? null, p.generatorUnreadBytes);
     }
   }
   return [...bySecond.values()].sort((a, b) => a.t - b.t);
@@ -128,6 +131,11 @@ export function mergeResults(results: readonly RunResult[], files: readonly stri
     addRecords(apiErrors, r.apiErrors);
     for (const action of ['delete_message', 'disconnect_user'] as const) addRecords(actions[action], r.moderation.actions[action]);
   }
+  // The shard whose generator was furthest behind speaks for the run's backlog.
+  const backlog = shards
+    .map((r) => r.generator.backlog)
+    .filter((b) => b !== undefined)
+    .sort((a, b) => (b.medianMs ?? -1) - (a.medianMs ?? -1))[0];
   const warnings = shards.flatMap((r) => r.generator.warnings.map((w) => `shard ${r.shard!.index + 1}: ${w}`));
 
   const merged: RunResult = {
@@ -185,6 +193,7 @@ export function mergeResults(results: readonly RunResult[], files: readonly stri
       eventLoopDelayP99Ms: Math.max(...shards.map((r) => r.generator.eventLoopDelayP99Ms)),
       bottleneck: shards.some((r) => r.generator.bottleneck),
       warnings,
+      ...(backlog ? { backlog } : {}),
     },
     ...(first.server ? { server: first.server } : {}),
     timeline,

@@ -62,6 +62,7 @@ export class LoadMetrics {
   private readonly errors: Counter;
   private readonly moderation: Counter;
   readonly generatorCpu: Gauge;
+  readonly generatorBacklog: Gauge;
   readonly handshake = new BucketHistogram('chatstorm_load_handshake_duration_seconds', 'WebSocket handshake time, from connect to open.');
   readonly token = new BucketHistogram('chatstorm_load_token_duration_seconds', 'CreateChatToken call time.');
   readonly latency = new BucketHistogram('chatstorm_load_delivery_latency_seconds', 'End-to-end delivery latency, send to receive.');
@@ -82,6 +83,12 @@ export class LoadMetrics {
     this.errors = new Counter({ name: 'chatstorm_load_errors_total', help: 'ERROR frames by ErrorCode.', labelNames: ['code'], registers });
     this.moderation = new Counter({ name: 'chatstorm_load_moderation_actions_total', help: 'Moderation actions sent.', labelNames: ['action'], registers });
     this.generatorCpu = new Gauge({ name: 'chatstorm_load_generator_cpu_ratio', help: 'Generator CPU seconds per second (1 = one core busy).', registers });
+    this.generatorBacklog = new Gauge({
+      name: 'chatstorm_load_generator_backlog_seconds',
+      help: 'How far behind the generator reads: bytes unread in its kernel receive queues over the bytes reaching it per second (NaN: unknown).',
+      registers,
+    });
+    this.generatorBacklog.set(NaN);
     const info = new Gauge({ name: 'chatstorm_load_info', help: 'The scenario being run.', labelNames: ['scenario'], registers });
     info.labels(scenario).set(1);
     for (const h of [this.handshake, this.token, this.latency]) this.registry.registerMetric(h as never);

@@ -39,6 +39,7 @@ class RawSocket implements ChatSocket {
     private readonly events: SocketEvents,
     handshakeTimeoutMs: number,
     private readonly totals: ReceiveTotals,
+    private readonly read: { bytes: number },
   ) {
     this.count = events.receiveCount ?? null;
     const key = randomBytes(16).toString('base64');
@@ -59,6 +60,7 @@ class RawSocket implements ChatSocket {
   }
 
   private onRead(n: number, buf: Buffer): boolean {
+    this.read.bytes += n;
     // No subarray per read: `end` bounds the shared buffer instead.
     let data = buf;
     let end = n;
@@ -216,11 +218,12 @@ export interface ReceiveTotals {
 
 export class RawTransport implements Transport {
   readonly totals: ReceiveTotals = { frames: 0, bytes: 0, decoded: 0 };
+  private readonly read = { bytes: 0 };
 
   constructor(private readonly handshakeTimeoutMs = 30_000) {}
 
   open(url: string, token: string, events: SocketEvents): ChatSocket {
-    return new RawSocket(new URL(url), token, events, this.handshakeTimeoutMs, this.totals);
+    return new RawSocket(new URL(url), token, events, this.handshakeTimeoutMs, this.totals, this.read);
   }
 
   /** The totals since the last call. */
@@ -230,6 +233,13 @@ export class RawTransport implements Transport {
     this.totals.bytes = 0;
     this.totals.decoded = 0;
     return t;
+  }
+
+  /** Bytes read from the sockets since the last call, in any receive mode. */
+  takeBytesRead(): number {
+    const n = this.read.bytes;
+    this.read.bytes = 0;
+    return n;
   }
 
   text(data: Uint8Array): string {

@@ -8,7 +8,8 @@ import { renderHtmlReport } from './html-report.ts';
 import { peakPerSecond } from './timeline.ts';
 import * as hdr from 'hdr-histogram-js';
 import { percentilesOf, type RunAggregate } from './aggregate.ts';
-import { capacityVerdict, stepResults } from './capacity.ts';
+import { capacityVerdict, stepLimits, stepResults } from './capacity.ts';
+import { isGeneratorBound, stepBacklog, type GeneratorSignals } from './generator-bound.ts';
 import { newHistogram } from './latency-recorder.ts';
 import { writeJsonAtomically } from './soak-checkpoint.ts';
 
@@ -25,6 +26,8 @@ export interface ReportInput {
   timeline: TimelinePoint[];
   /** What the generator measured about itself; `warnings` are its saturation verdicts only. */
   generator: Omit<RunResult['generator'], 'bottleneck'>;
+  /** Judged with generator.backlog (generator-bound.ts); absent: any warning makes the run generator-bound, as before the backlog was measured. */
+  generatorSignals?: Omit<GeneratorSignals, 'backlogMs'>;
   /**
    * The run itself broke (a worker thread died or hung): its viewers' figures are gone, so the run
    * fails naming the cause whatever the thresholds say. Not a saturated generator.
@@ -46,8 +49,16 @@ export function buildResult(i: ReportInput): RunResult {
   const c = a.totals;
   const loadSeconds = i.loadSeconds;
   const ledger = a.ledger.totals;
-  const steps = i.plan.stepMs > 0 ? stepResults(i.plan, a) : undefined;
-  const generatorBound = i.generator.warnings.length > 0;
+  const stepMs = i.plan.stepMs;
+  const steps = stepMs > 0 ? stepResults(i.plan, a).map((s) => ({ ...s, generatorBacklogMs: stepBacklog(i.timeline, stepMs, s.step) })) : undefined;
+  const p99LimitMs = stepLimits(i.plan).p99Ms;
+  const runBacklogMs = i.generator.backlog?.medianMs ?? null;
+  const judge = (backlogMs: number | null) =>
+    i.generatorSignals ? isGeneratorBound({ ...i.generatorSignals, backlogMs }, p99LimitMs) : i.generator.warnings.length > 0;
+  // A broken step is judged on its own intervals' backlog (the run's when it has none).
+  const broken = steps?.find((s) => s.broken);
+  const breakBound = broken ? judge(broken.generatorBacklogMs?.median ?? runBacklogMs) : false;
+  const generatorBound = judge(runBacklogMs) || breakBound;
   const failures = i.failures ?? [];
   const errors: Record<string, number> = { ...c.errors };
   for (const f of failures) errors[f] = (errors[f] ?? 0) + 1;
@@ -94,7 +105,7 @@ export function buildResult(i: ReportInput): RunResult {
     },
     generator: { ...i.generator, bottleneck: generatorBound },
     ...(i.server ? { server: i.server } : {}),
-    ...(steps ? { steps, capacity: capacityVerdict(i.plan, steps, generatorBound) } : {}),
+    ...(steps ? { steps, capacity: capacityVerdict(i.plan, steps, breakBound) } : {}),
     timeline: i.timeline,
     thresholds: [],
     histograms: {

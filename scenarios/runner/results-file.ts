@@ -30,7 +30,7 @@ const resultsShape = z
     generator: z.object({ cpuPercent: nullableNumber, warnings: z.array(z.string()), bottleneck: z.boolean() }).loose(),
     timeline: z.array(
       z
-        .object({ t: z.number(), viewers: z.number(), target: z.number(), sentPerSecond: nullableNumber, deliveriesPerSecond: nullableNumber, p99Ms: nullableNumber, p50Ms: nullableNumber.optional(), generatorCpuPercent: z.number() })
+        .object({ t: z.number(), viewers: z.number(), target: z.number(), sentPerSecond: nullableNumber, deliveriesPerSecond: nullableNumber, p99Ms: nullableNumber, p50Ms: nullableNumber.optional(), generatorCpuPercent: z.number(), generatorBacklogMs: nullableNumber.optional() })
         .loose(),
     ),
     thresholds: z.array(z.object({ expression: z.string(), observed: nullableNumber, pass: z.boolean() }).loose()),

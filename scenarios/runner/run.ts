@@ -6,11 +6,13 @@ import { ReplayFidelity } from '../lib/replay/replay-fidelity.ts';
 import { ReplayPlan } from '../lib/replay/replay-plan.ts';
 import { Plan } from '../lib/schedule.ts';
 import { percentilesOf, RunAggregate } from './aggregate.ts';
-import { StepWatch } from './capacity.ts';
+import { StepWatch, stepLimits } from './capacity.ts';
 import { now } from './clock.ts';
 import { auditBucket, auditChatLog, type AuditTarget } from './audit.ts';
 import { createControlPlane } from './control-plane.ts';
 import { GeneratorLoad } from './generator-load.ts';
+import { backlogSummary } from './generator-bound.ts';
+import { BacklogClock, ReceiveBacklog } from './receive-backlog.ts';
 import { LoadMetrics } from './prometheus.ts';
 import { Progress } from './progress.ts';
 import { buildResult } from './report.ts';
@@ -103,7 +105,7 @@ async function createRooms(target: Target, plan: Plan, runId: string, loggingArn
   return rooms;
 }
 
-function liveLine(t: number, plan: Plan, a: RunAggregate, seconds: number, cpu: number, cores: number): string {
+function liveLine(t: number, plan: Plan, a: RunAggregate, seconds: number, cpu: number, cores: number, backlogMs: number | null | undefined): string {
   const i = a.interval;
   const p99 = percentilesOf(a.intervalLatency).p99;
   const phase = plan.stepMs > 0 && t < plan.durationMs ? `step ${plan.stepAt(t) + 1}/${plan.profile.steps}` : plan.phaseAt(t);
@@ -114,7 +116,8 @@ function liveLine(t: number, plan: Plan, a: RunAggregate, seconds: number, cpu: 
     `sent ${Math.round(i.sent / seconds).toLocaleString('en-US')}/s  ` +
     `delivered ${Math.round(i.frames / seconds).toLocaleString('en-US')}/s  p99 ${p99.toFixed(1)} ms  ` +
     `missing ${a.ledger.totals.missing}  dup ${a.totals.duplicated}  errors ${errors}  ` +
-    `gen CPU ${Math.round(cpu * 100)}%/${cores}`
+    `gen CPU ${Math.round(cpu * 100)}%/${cores}` +
+    (backlogMs === undefined ? '' : `  gen behind ${backlogMs === null ? 'n/a' : `${backlogMs.toFixed(1)} ms`}`)
   );
 }
 
@@ -126,6 +129,10 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
   if (o.metricsPort !== undefined) log(`runner metrics at ${await metrics.listen(o.metricsPort)}`);
   const load = new GeneratorLoad();
   const progress = new Progress(o.progress);
+  const receive = await ReceiveBacklog.open(o.target.wsUrls ?? [o.target.wsUrl]);
+  const backlogClock = new BacklogClock();
+  let readSince = { bytes: 0, seconds: 0 };
+  let lastBacklogMs: number | null = null;
 
   try {
     const runId = o.shard?.runId ?? o.runId ?? Math.round(now()).toString(36);
@@ -270,6 +277,16 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       metrics.viewers.set(connected);
       metrics.viewersTarget.set(t < plan.endMs ? plan.targetAt(Math.max(0, t)) : 0);
       metrics.generatorCpu.set(cpu);
+      const queues = receive.sample();
+      readSince.bytes += aggregate.interval.bytesRead;
+      readSince.seconds += seconds;
+      let backlogMs: number | null = null;
+      if (queues) {
+        lastBacklogMs = backlogMs = backlogClock.next(queues.clientRecvBytes, readSince.bytes, readSince.seconds);
+        metrics.generatorBacklog.set(backlogMs === null ? NaN : backlogMs / 1000);
+      }
+      // Skipped (over budget) or unknown: the reads accrue to the next sample's interval.
+      if (queues !== undefined) readSince = { bytes: 0, seconds: 0 };
       if (t >= 0) {
         const latency = percentilesOf(aggregate.intervalLatency);
         // No report, or no latency sample: the figure is unknown for this interval, and a zero
@@ -285,11 +302,14 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
           p50Ms: sampled ? latency.p50 : null,
           p99Ms: sampled ? latency.p99 : null,
           generatorCpuPercent: cpu * 100,
+          generatorUnreadBytes: queues ? queues.clientRecvBytes : null,
+          generatorBacklogMs: backlogMs,
+          serverSendQueueBytes: queues ? queues.serverSendBytes : null,
         };
         timeline.push(point);
         o.onInterval?.(point);
       }
-      progress.update(liveLine(t, plan, aggregate, seconds, cpu, load.cores));
+      progress.update(liveLine(t, plan, aggregate, seconds, cpu, load.cores, queues === null ? undefined : lastBacklogMs));
 
       const stop = steps.check(t, aggregate);
       if (stop) {
@@ -300,29 +320,42 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     };
     const ticker = setInterval(tick, reportMs);
 
+    // The load phase's intervals past the ramp (a stepped plan has none: its steps are judged
+    // each on its own), up to the end of the load.
+    const backlogAt = (endedAt: number) => {
+      const loadEnd = Math.min(loadEndedAt, endedAt) - startAt;
+      const rampMs = plan.stepMs > 0 ? 0 : plan.rampUpMs;
+      const counted = timeline.filter((p) => p.t * 1000 > rampMs && p.t * 1000 < plan.durationMs && p.t * 1000 <= loadEnd + reportMs / 2);
+      return backlogSummary(counted, stepLimits(plan).p99Ms);
+    };
     // Everything the result is built from, as it stands at `endedAt`: the end of the run, or a soak checkpoint.
-    const reportInput = (endedAt: number) => ({
-      ...(o.decodeEvery ? { decodeEvery: o.decodeEvery } : {}),
-      plan,
-      target: { url: o.target.url, kind: o.target.kind },
-      startedAt,
-      durationSeconds: (endedAt - startAt) / 1000,
-      loadSeconds: Math.max(0.001, (Math.min(loadEndedAt, endedAt) - startAt) / 1000),
-      aggregate,
-      timeline,
-      peakViewers,
-      ...(o.shard ? { shard: o.shard } : {}),
-      ...(o.target.wsUrls ? { nodeUrls: o.target.wsUrls } : {}),
-      generator: {
-        cpuPercent: load.cpuPercent(),
-        cores: load.cores,
-        workers: workerCount,
-        rssMB: load.rssMB(),
-        eventLoopDelayP99Ms: aggregate.eventLoopRunP99Ms,
-        warnings: load.warnings(aggregate.eventLoopRunP99Ms),
-      },
-      failures,
-    });
+    const reportInput = (endedAt: number) => {
+      const backlog = backlogAt(endedAt);
+      return {
+        ...(o.decodeEvery ? { decodeEvery: o.decodeEvery } : {}),
+        plan,
+        target: { url: o.target.url, kind: o.target.kind },
+        startedAt,
+        durationSeconds: (endedAt - startAt) / 1000,
+        loadSeconds: Math.max(0.001, (Math.min(loadEndedAt, endedAt) - startAt) / 1000),
+        aggregate,
+        timeline,
+        peakViewers,
+        ...(o.shard ? { shard: o.shard } : {}),
+        ...(o.target.wsUrls ? { nodeUrls: o.target.wsUrls } : {}),
+        generator: {
+          cpuPercent: load.cpuPercent(),
+          cores: load.cores,
+          workers: workerCount,
+          rssMB: load.rssMB(),
+          eventLoopDelayP99Ms: aggregate.eventLoopRunP99Ms,
+          backlog,
+          warnings: load.warnings(aggregate.eventLoopRunP99Ms, backlog.medianMs === null ? undefined : { medianMs: backlog.medianMs, limitMs: backlog.limitMs }),
+        },
+        generatorSignals: load.signals(aggregate.eventLoopRunP99Ms),
+        failures,
+      };
+    };
     const checkpoints =
       o.checkpointFile && o.profile.soak
         ? startCheckpoints(

@@ -37,6 +37,7 @@ const startAt = await new Promise<number>((resolve) => {
 });
 
 const raw = init.transport === 'raw' ? new RawTransport() : null;
+const ws = raw ? null : new WsTransport();
 const swarm = new Swarm({
   plan: init.replay ? new ReplayPlan(init.profile, init.replay) : new Plan(init.profile),
   // A replay keeps recorded moments to within a few ms rather than the synthetic chat's 20 ms.
@@ -48,7 +49,7 @@ const swarm = new Swarm({
   startAt,
   clock,
   ticker: { every: (ms, fn) => setInterval(fn, ms), cancel: (h) => clearInterval(h as NodeJS.Timeout) },
-  transport: raw ?? new WsTransport(),
+  transport: raw ?? ws!,
   decodeEvery: raw ? (init.decodeEvery ?? 0) : 0,
   control: createControlPlane(init.control),
   metrics,
@@ -65,6 +66,7 @@ function report(final: boolean): void {
     c.countedBytes += t.bytes;
     c.decoded += t.decoded;
   }
+  metrics.counters.bytesRead += (raw ?? ws!).takeBytesRead();
   const batch = log.take();
   const message: WorkerReport = {
     type: 'report',
@@ -105,14 +107,25 @@ if (crash?.[0] === String(init.slice.index)) {
   }, init.reportMs + Math.max(0, startAt - clock.now()));
 }
 // Test-only (scenarios/test/runner-faults.test.ts): CHATSTORM_TEST_STALL_WORKER=<index>:<ms> blocks
-// that worker's event loop for <ms> every 2 × <ms>, so the tests see a really saturated generator.
+// that worker's event loop for <ms> every 2 × <ms>, so the tests see a really saturated generator;
+// <index>:<ms>:<freeMs> blocks it for <ms> after every <freeMs> it runs (a reader that is behind
+// most of the time: scenarios/test/receive-backlog.test.ts).
 const stall = process.env.CHATSTORM_TEST_STALL_WORKER?.split(':');
 if (stall?.[0] === String(init.slice.index) && Number(stall[1]) > 0) {
   const stallMs = Number(stall[1]);
-  setInterval(() => {
+  const block = () => {
     const until = performance.now() + stallMs;
     while (performance.now() < until);
-  }, stallMs * 2).unref();
+  };
+  if (stall[2] === undefined) setInterval(block, stallMs * 2).unref();
+  else {
+    const freeMs = Number(stall[2]);
+    const again = () => {
+      block();
+      setTimeout(again, freeMs).unref();
+    };
+    setTimeout(again, freeMs).unref();
+  }
 }
 swarm.start();
 await swarm.finished;

@@ -8,10 +8,12 @@ import type { ChatSocket, SocketEvents, Transport } from '../lib/ports.ts';
 
 const EVENTS = Symbol('events');
 const REFUSED = Symbol('refused');
+const READ = Symbol('read');
 
 interface Tagged extends WebSocket {
   [EVENTS]: SocketEvents;
   [REFUSED]?: boolean;
+  [READ]: { bytes: number };
 }
 
 function onOpen(this: WebSocket): void {
@@ -19,6 +21,8 @@ function onOpen(this: WebSocket): void {
 }
 
 function onMessage(this: WebSocket, data: Buffer): void {
+  // The frame as it was on the wire: the payload and a server's unmasked header.
+  (this as Tagged)[READ].bytes += data.length + (data.length < 126 ? 2 : data.length < 65536 ? 4 : 10);
   (this as Tagged)[EVENTS].onMessage(data);
 }
 
@@ -33,7 +37,16 @@ function onClose(this: WebSocket, code: number): void {
 }
 
 export class WsTransport implements Transport {
+  private readonly read = { bytes: 0 };
+
   constructor(private readonly handshakeTimeoutMs = 30_000) {}
+
+  /** Bytes of the frames received since the last call. */
+  takeBytesRead(): number {
+    const n = this.read.bytes;
+    this.read.bytes = 0;
+    return n;
+  }
 
   open(url: string, token: string, events: SocketEvents): ChatSocket {
     const ws = new WebSocket(url, [token], {
@@ -42,6 +55,7 @@ export class WsTransport implements Transport {
       handshakeTimeout: this.handshakeTimeoutMs,
     }) as Tagged;
     ws[EVENTS] = events;
+    ws[READ] = this.read;
     ws.on('open', onOpen);
     ws.on('message', onMessage);
     ws.on('error', onError);

@@ -29,6 +29,7 @@ const LOAD_METRICS = [
   'chatstorm_load_errors_total',
   'chatstorm_load_moderation_actions_total',
   'chatstorm_load_generator_cpu_ratio',
+  'chatstorm_load_generator_backlog_seconds',
   'chatstorm_load_info',
 ];
 
