@@ -107,11 +107,27 @@ export class Plan {
   targetAt(ms: number): number {
     const v = this.profile.viewers;
     if (ms >= this.endMs) return 0;
+    if (this.stepMs > 0 && this.profile.stepBy === 'rate') return v;
     if (this.stepMs > 0) return Math.ceil((v * (Math.min(this.stepAt(ms), this.profile.steps - 1) + 1)) / this.profile.steps);
     if (this.rampUpMs <= 0 || ms >= this.rampUpMs) return v;
     // The chatters and moderators come first: the audience grows around rooms that are already talking.
     const floor = Math.min(v, this.layout.chatters + this.layout.moderators);
     return Math.max(floor, Math.ceil((v * Math.max(0, ms)) / this.rampUpMs));
+  }
+
+  /**
+   * Messages per second each chatter sends at `ms`: the profile's rate, or with rate steps
+   * rate × k / N in step k of N. Nobody sends after the load phase.
+   */
+  rateAt(ms: number): number {
+    if (ms >= this.durationMs) return 0;
+    if (this.stepMs > 0 && this.profile.stepBy === 'rate') return (this.profile.rate * (this.stepAt(ms) + 1)) / this.profile.steps;
+    return this.profile.rate;
+  }
+
+  /** The message rate one room is offered in a step (0-based), what the steps table shows beside its viewers. */
+  stepRoomRate(step: number): number {
+    return this.profile.chattersPerRoom * this.rateAt(step * this.stepMs);
   }
 
   stepAt(ms: number): number {
@@ -126,7 +142,7 @@ export class Plan {
     return 'steady';
   }
 
-  /** Messages per second one room will see from its chatters. */
+  /** Messages per second one room will see from its chatters (at the top step when the rate steps). */
   roomMessageRate(): number {
     return this.profile.chattersPerRoom * this.profile.rate;
   }
