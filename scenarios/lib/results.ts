@@ -450,7 +450,7 @@ export function formatSummary(r: RunResult): string {
     const maybe = (n: number | undefined, digits = 0) => (n === undefined ? '-' : fmt(n, digits));
     for (const s of r.steps) {
       lines.push(
-        `    ${String(s.step + 1).padStart(2)}${s.broken ? ' ✗' : '  '}                ${fmt(s.viewers).padStart(9)}  ${maybe(s.ratePerRoom, 1).padStart(10)}  ${maybe(s.sentPerSecond, 1).padStart(8)}  ${fmt(s.deliveriesPerSecond).padStart(14)}  ${fmt(s.latencyMs.p99, 2).padStart(7)}  ${fmt(s.missing).padStart(8)}`,
+        `    ${String(s.step + 1).padStart(2)}${s.broken ? ' ✗' : '  '}                  ${fmt(s.viewers).padStart(9)}  ${maybe(s.ratePerRoom, 1).padStart(10)}  ${maybe(s.sentPerSecond, 1).padStart(8)}  ${fmt(s.deliveriesPerSecond).padStart(14)}  ${fmt(s.latencyMs.p99, 2).padStart(7)}  ${fmt(s.missing).padStart(8)}`,
       );
     }
   }
