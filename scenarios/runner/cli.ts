@@ -53,12 +53,12 @@ async function main(): Promise<number> {
   try {
     const counting = cli.profile === 'capacity' && cli.decodeEvery ? countingCapacity(cli.overrides) : undefined;
     profile = resolveProfile(input, counting?.overrides ?? cli.overrides);
-    if (counting) say(counting.note(profile));
     if (cli.thresholds) profile.thresholds = cli.thresholds;
     if (cli.awsRegion && !cli.url && (profile.connectRate === 0 || profile.connectRate > AWS_TOKEN_RATE)) {
       profile.connectRate = AWS_TOKEN_RATE;
     }
     profile = validateProfile(profile);
+    if (counting) say(counting.note(profile));
     if (profile.replay) {
       replay = loadReplay(profile);
       profile = replay.profile;
