@@ -106,7 +106,7 @@ describe('a real run stepped by message rate', () => {
     assert.ok(sent[3]! >= 3 * sent[0]!, `step 4 sent ${sent[3]}/s, step 1 ${sent[0]}/s: the rate did not rise fourfold`);
     assert.ok(sent[1]! < sent[3]!, `sent/s rises with the step: ${sent.join(', ')}`);
     // Not a speed: the chatters must send what the plan asks (a one-send-per-tick cap gives 100/s).
-    assert.ok(sent[3]! >= 0.75 * 160, `step 4: ${sent[3]}/s sent of the 160/s offered`);
+    assert.ok(sent[3]! >= 0.7 * 160, `step 4: ${sent[3]}/s sent of the 160/s offered`);
     assert.ok(steps.every((s) => s.missing === 0) && r.deliveries.missing === 0 && r.deliveries.duplicated === 0, JSON.stringify(r.deliveries));
     assert.equal(r.deliveries.delivered, r.deliveries.expected);
     assert.equal(r.viewers.connects.ok, 50, 'the audience joined once, at the start');
