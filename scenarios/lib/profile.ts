@@ -79,8 +79,9 @@ export interface Profile {
   steps: number;
   /**
    * What the steps raise. 'viewers': step k of N admits k/N of the audience, at `rate`.
-   * 'rate': the whole audience joins from the start and step k runs every chatter at rate × k/N,
-   * so `rate` is the top step's (a fixed audience batches several frames per socket read as the
+   * 'rate': the whole audience joins in the ramp-up (the room silent, no step judged), then the
+   * rest of the duration is N steps, step k running every chatter at rate × k/N, so `rate` is the
+   * top step's (a fixed audience batches several frames per socket read as the
    * room talks faster, which keeps the generator cheaper per delivery than the server).
    */
   stepBy: StepBy;

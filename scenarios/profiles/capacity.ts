@@ -17,7 +17,7 @@ export default {
   name: 'capacity',
   description:
     'A stepped ramp to find where the server breaks: one room with 10 chatters at 2 msg/s each, 2,000 more viewers every 10 s up to 16,000, stopping at the first step whose p99 exceeds 100 ms or that loses a message. ' +
-    'In counting mode (--transport raw --receive count) the steps raise the rate instead: 2,000 viewers from the start, the chatters at 12.5, 25, … 100 msg/s (125 to 1,000 msg/s per room).',
+    'In counting mode (--transport raw --receive count) the steps raise the rate instead: 2,000 viewers join in the first 10 s, then 8 steps of 8.75 s run the chatters at 12.5, 25, … 100 msg/s (125 to 1,000 msg/s per room).',
   duration: '80s',
   steps: 8,
   drain: '3s',

@@ -101,7 +101,7 @@ export class RunAggregate {
       // By send time, not by when the report came in: a report can straddle a step's edge.
       for (let k = 2; k < s.length; k += 3) {
         const step = Math.min(this.lastStep, this.plan.stepAt(s[k]! - this.startAt));
-        this.sentByStep[step] = (this.sentByStep[step] ?? 0) + 1;
+        if (step >= 0) this.sentByStep[step] = (this.sentByStep[step] ?? 0) + 1;
       }
     }
     const z = r.resolutions;

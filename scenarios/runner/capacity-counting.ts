@@ -32,7 +32,7 @@ export function countingCapacity(userOverrides: Readonly<Record<string, unknown>
   return {
     overrides,
     note: (p) =>
-      `capacity in counting mode: steps by message rate, ${p.viewers} viewers in ${p.rooms} room(s) from the start, ` +
+      `capacity in counting mode: steps by message rate, ${p.viewers} viewers in ${p.rooms} room(s) joining in the first ${p.rampUp}, ` +
       `${p.chattersPerRoom} chatter(s) per room at ${p.rate}/${p.steps} × step msg/s each, ${p.chattersPerRoom * p.rate} msg/s per room at step ${p.steps}` +
       (filled.length ? ` (counting mode’s shape set ${filled.join(', ')}; give --viewers, --rate or --set stepBy=viewers to choose)` : ''),
   };

@@ -19,17 +19,24 @@ import { REPO_ROOT, runBench, tempDir } from './support/processes.ts';
 const readResult = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as RunResult;
 
 describe('plan for rate steps', () => {
-  const plan = new Plan(resolveProfile({ name: 't', description: '' }, { viewers: 400, chattersPerRoom: 10, rate: 100, steps: 8, duration: '80s', drain: '3s', stepBy: 'rate' }));
+  // A 10 s ramp-up for the audience to join, then 8 steps of 10 s.
+  const plan = new Plan(resolveProfile({ name: 't', description: '' }, { viewers: 400, chattersPerRoom: 10, rate: 100, steps: 8, duration: '90s', rampUp: '10s', drain: '3s', stepBy: 'rate' }));
 
   it('admits the whole audience from the start and keeps it to the end of the drain', () => {
-    assert.deepEqual([0, 1, 9_999, 10_000, 79_999, 82_999].map((t) => plan.targetAt(t)), [400, 400, 400, 400, 400, 400]);
-    assert.equal(plan.targetAt(83_000), 0);
-    assert.equal(plan.phaseAt(0), 'steady', 'no ramp phase: the steps are the ramp');
+    assert.deepEqual([0, 1, 9_999, 10_000, 89_999, 92_999].map((t) => plan.targetAt(t)), [400, 400, 400, 400, 400, 400]);
+    assert.equal(plan.targetAt(93_000), 0);
+  });
+
+  it('lets the audience join in a silent ramp-up that belongs to no step, then N equal steps', () => {
+    assert.equal(plan.stepMs, 10_000);
+    assert.deepEqual([0, 9_999].map((t) => [plan.phaseAt(t), plan.stepAt(t), plan.rateAt(t)]), [['ramp', -1, 0], ['ramp', -1, 0]]);
+    assert.deepEqual([10_000, 19_999, 20_000, 89_999].map((t) => plan.stepAt(t)), [0, 0, 1, 7]);
+    assert.equal(plan.phaseAt(10_000), 'steady');
   });
 
   it('runs every chatter at rate × k / N in step k, the profile’s rate at the top step, and nothing after the load phase', () => {
-    assert.deepEqual([0, 9_999, 10_000, 30_000, 70_000, 79_999].map((t) => plan.rateAt(t)), [12.5, 12.5, 25, 50, 100, 100]);
-    assert.deepEqual([80_000, 82_000, 1e9].map((t) => plan.rateAt(t)), [0, 0, 0]);
+    assert.deepEqual([10_000, 19_999, 20_000, 40_000, 80_000, 89_999].map((t) => plan.rateAt(t)), [12.5, 12.5, 25, 50, 100, 100]);
+    assert.deepEqual([90_000, 92_000, 1e9].map((t) => plan.rateAt(t)), [0, 0, 0]);
     assert.deepEqual([0, 3, 7].map((k) => plan.stepRoomRate(k)), [125, 500, 1000]);
     assert.equal(plan.roomRateLimit(1_000_000), 2000, 'CreateRoom is asked for the top step’s rate, with headroom');
   });
@@ -55,7 +62,7 @@ describe('counting mode’s capacity shape', () => {
     const plan = new Plan(p);
     // 2,000 deliveries/s per msg/s of the room: 250,000 more per step, 2,000,000 at step 8.
     assert.deepEqual([0, 7].map((k) => plan.stepRoomRate(k) * p.viewers), [250_000, 2_000_000]);
-    assert.match(plain.note(p), /steps by message rate, 2000 viewers .* 1000 msg\/s per room at step 8 \(counting mode’s shape set stepBy rate, --viewers, --rate; give/);
+    assert.match(plain.note(p), /steps by message rate, 2000 viewers in 1 room\(s\) joining in the first 10s, .* 1000 msg\/s per room at step 8 \(counting mode’s shape set stepBy rate, --viewers, --rate; give/);
 
     const own = countingCapacity({ viewers: 500, rate: 20 });
     const q = resolveProfile(PROFILE, own.overrides);
@@ -71,12 +78,12 @@ describe('counting mode’s capacity shape', () => {
   it('npm run bench -- --profile capacity --transport raw --receive count runs rate steps and says so (small sizes through the same path)', async (t) => {
     const out = path.join(tempDir(t), 'counting.json');
     const { finished } = runBench(
-      ['--profile', 'capacity', '--transport', 'raw', '--receive', 'count', '--viewers', '30', '--chatters', '2', '--steps', '2', '--duration', '3s', '--drain', '1s', '--set', 'capacity.p99=10s', '--out', out],
+      ['--profile', 'capacity', '--transport', 'raw', '--receive', 'count', '--viewers', '30', '--chatters', '2', '--steps', '2', '--ramp-up', '1s', '--duration', '3s', '--drain', '1s', '--set', 'capacity.p99=10s', '--out', out],
       90_000,
     );
     const { code, output } = await finished;
     assert.equal(code, 0, output);
-    assert.match(output, /capacity in counting mode: steps by message rate, 30 viewers in 1 room\(s\) from the start, 2 chatter\(s\) per room .*\(counting mode’s shape set stepBy rate, --rate;/);
+    assert.match(output, /capacity in counting mode: steps by message rate, 30 viewers in 1 room\(s\) joining in the first 1s, 2 chatter\(s\) per room .*\(counting mode’s shape set stepBy rate, --rate;/);
     const r = readResult(out);
     assert.equal(r.profile.stepBy, 'rate');
     assert.equal(r.profile.rate, 100, 'counting mode’s top rate');
@@ -92,7 +99,7 @@ describe('a real run stepped by message rate', () => {
     const out = path.join(tempDir(t), 'rate-steps.json');
     // 80 msg/s per chatter at the top: above one send per 20 ms tick, so the ticker must send several.
     const { finished } = runBench(
-      ['--profile', 'capacity', '--viewers', '50', '--chatters', '2', '--rate', '80', '--steps', '4', '--duration', '6s', '--drain', '1s', '--set', 'stepBy=rate', '--set', 'capacity.p99=10s', '--transport', 'raw', '--out', out],
+      ['--profile', 'capacity', '--viewers', '50', '--chatters', '2', '--rate', '80', '--steps', '4', '--ramp-up', '1s', '--duration', '7s', '--drain', '1s', '--set', 'stepBy=rate', '--set', 'capacity.p99=10s', '--transport', 'raw', '--out', out],
       90_000,
     );
     const { code, output } = await finished;

@@ -14,15 +14,15 @@ import { requireK6, runK6 } from './support/real-k6.ts';
 // each VU's chatters follow Plan.rateAt on the VU's own ticker (50 ms under k6, hence several sends
 // per tick at the top rate). k6 keeps one per-vu-iterations scenario; the rate is not k6's to ramp.
 
-// 2 chatters, 4 steps of 1 s, top rate 40 msg/s each: 2 × (10 + 20 + 30 + 40) = 200 messages.
-const SET = 'stepBy=rate;viewers=6;chattersPerRoom=2;rate=40;steps=4;duration=4s;drain=1s';
+// A silent 1 s join, then 2 chatters, 4 steps of 1 s, top rate 40 msg/s each: 2 × (10 + 20 + 30 + 40) = 200 messages.
+const SET = 'stepBy=rate;viewers=6;chattersPerRoom=2;rate=40;steps=4;rampUp=1s;duration=5s;drain=1s';
 const PLANNED = 200;
 
 describe('k6 with capacity steps by message rate', () => {
   it('derives the same single scenario, long enough for the steps', () => {
-    const o = k6Options(resolveProfile(PROFILE, { stepBy: 'rate', viewers: 6, chattersPerRoom: 2, rate: 40, steps: 4, duration: '4s', drain: '1s' }));
+    const o = k6Options(resolveProfile(PROFILE, { stepBy: 'rate', viewers: 6, chattersPerRoom: 2, rate: 40, steps: 4, rampUp: '1s', duration: '5s', drain: '1s' }));
     assert.equal(o.scenarios.viewers!.executor, 'per-vu-iterations');
-    assert.equal(o.scenarios.viewers!.maxDuration, '65s');
+    assert.equal(o.scenarios.viewers!.maxDuration, '66s');
   });
 
   it('a real k6 run sends what the rate steps plan (not the top rate throughout, not the first step’s) and loses nothing', async (t) => {
