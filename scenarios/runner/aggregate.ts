@@ -98,9 +98,10 @@ export class RunAggregate {
     const s = r.sends;
     for (let k = 0; k < s.length; k += 3) this.ledger.sent(s[k]!, s[k + 1]!, s[k + 2]!);
     if (this.plan.stepMs > 0) {
-      // By send time, not by when the report came in: a report can straddle a step's edge.
+      // By send time, not by when the report came in: a report can straddle a step's edge. Not
+      // folded into a broken step (lastStep) either: the next step's faster sends would inflate it.
       for (let k = 2; k < s.length; k += 3) {
-        const step = Math.min(this.lastStep, this.plan.stepAt(s[k]! - this.startAt));
+        const step = this.plan.stepAt(s[k]! - this.startAt);
         if (step >= 0) this.sentByStep[step] = (this.sentByStep[step] ?? 0) + 1;
       }
     }
