@@ -5,6 +5,9 @@ import type { ChatSocket, ChatterHost } from './ports.ts';
 // A chatter's sending and its sends' outcomes. Sending runs on the swarm's ticker; only `acked`
 // runs per frame (the chatter's own MESSAGE coming back), so the receive path stays small.
 
+/** How far behind its schedule a chatter may catch up in one tick (see sendIfDue). */
+const CATCH_UP_MS = 100;
+
 export class Chatter {
   seq = 0;
   nextSendAt = 0;
@@ -26,16 +29,25 @@ export class Chatter {
     this.nextSendAt = now + this.host.random() * this.host.sendPeriodMs;
   }
 
-  /** Sends when due; returns whether a message went out. */
-  sendIfDue(socket: ChatSocket, now: number): boolean {
-    if (now < this.nextSendAt) return false;
+  /** Sends what is due; returns how many messages went out. */
+  sendIfDue(socket: ChatSocket, now: number): number {
     const period = this.host.sendPeriodMs;
-    // Never burst to catch up after a stall: the schedule slides instead.
-    this.nextSendAt = Math.max(this.nextSendAt + period, now + period / 2);
-    const seq = ++this.seq;
-    socket.send(encodeSendMessage(this.host.content, { sendTime: now, sender: this.index, seq, gapFrom: this.gapFrom }));
-    this.sent(seq, now);
-    return true;
+    // The rate stepped up: the next send need not wait out the old, longer period.
+    if (this.nextSendAt - now > period) this.nextSendAt = now + this.host.random() * period;
+    if (now < this.nextSendAt) return 0;
+    // A tick can be due several sends (a 20 ms tick at 100 msg/s, k6's 50 ms at 40): all go, or the
+    // rate would be capped at one per tick. Sends due longer ago than CATCH_UP_MS are a stall, not
+    // timer granularity: they are skipped (the schedule slides) rather than sent in a burst.
+    if (now - this.nextSendAt > CATCH_UP_MS) this.nextSendAt = now - CATCH_UP_MS;
+    let sent = 0;
+    while (this.nextSendAt <= now) {
+      this.nextSendAt += period;
+      const seq = ++this.seq;
+      socket.send(encodeSendMessage(this.host.content, { sendTime: now, sender: this.index, seq, gapFrom: this.gapFrom }));
+      this.sent(seq, now);
+      sent++;
+    }
+    return sent;
   }
 
   /** A replayed message, sent when its recorded moment comes; `seq` goes on from the last one. */

@@ -179,6 +179,7 @@ export interface ChatterHost {
   readonly metrics: MetricsSink;
   readonly log: DeliveryLog;
   readonly content: string;
+  /** Current ms between a chatter's sends; it changes when the profile steps the rate. */
   readonly sendPeriodMs: number;
   /** Unanswered this long after a send while connected: the server dropped it. */
   readonly settleMs: number;

@@ -67,6 +67,8 @@ export interface SoakPolicy {
   limits?: Partial<Record<string, number>>;
 }
 
+export type StepBy = 'viewers' | 'rate';
+
 export interface Profile {
   name: string;
   description: string;
@@ -75,6 +77,14 @@ export interface Profile {
   rampUp: string;
   /** 0: linear ramp over rampUp. N: N equal steps over the duration (capacity search). */
   steps: number;
+  /**
+   * What the steps raise. 'viewers': step k of N admits k/N of the audience, at `rate`.
+   * 'rate': the whole audience joins in the ramp-up (the room silent, no step judged), then the
+   * rest of the duration is N steps, step k running every chatter at rate × k/N, so `rate` is the
+   * top step's (a fixed audience batches several frames per socket read as the
+   * room talks faster, which keeps the generator cheaper per delivery than the server).
+   */
+  stepBy: StepBy;
   /** After the load phase, viewers stay connected this long so in-flight messages can arrive. */
   drain: string;
   viewers: number;
@@ -108,6 +118,7 @@ export const PROFILE_DEFAULTS: Omit<Profile, 'name' | 'description'> = {
   duration: '30s',
   rampUp: '10s',
   steps: 0,
+  stepBy: 'viewers',
   drain: '3s',
   viewers: 100,
   rooms: 1,

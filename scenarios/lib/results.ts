@@ -33,6 +33,10 @@ export interface ThresholdVerdict {
 export interface StepResult {
   step: number;
   viewers: number;
+  /** Messages/s per room the step offered (the plan's; with rate steps, what rose). Absent in older files. */
+  ratePerRoom?: number;
+  /** Messages/s the chatters actually sent, all rooms. Absent in older files. */
+  sentPerSecond?: number;
   deliveriesPerSecond: number;
   latencyMs: Percentiles;
   missing: number;
@@ -487,11 +491,17 @@ export function formatSummary(r: RunResult): string {
   }
   if (r.steps?.length) {
     const backlog = r.steps.some((s) => s.generatorBacklogMs !== undefined);
-    lines.push(`  steps         viewers    deliveries/s   p99 ms   missing${backlog ? '   generator backlog ms (median / max)' : ''}`);
+    // Both what a step held (viewers) and what it was offered (msg/s per room): rate steps raise the
+    // second, viewer steps the first. Files written before ratePerRoom was recorded show '-'.
+    const byRate = r.profile?.stepBy === 'rate';
+    lines.push(
+      `  steps ${byRate ? '(by message rate)' : '(by viewers)     '}   viewers  msg/s/room    sent/s    deliveries/s   p99 ms   missing${backlog ? '   generator behind ms (median / max)' : ''}`,
+    );
+    const maybe = (n: number | undefined, digits = 0) => (n === undefined ? '-' : fmt(n, digits));
     for (const s of r.steps) {
       const b = s.generatorBacklogMs;
       lines.push(
-        `    ${String(s.step + 1).padStart(2)}${s.broken ? ' ✗' : '  '}       ${fmt(s.viewers).padStart(7)}  ${fmt(s.deliveriesPerSecond).padStart(13)}  ${fmt(s.latencyMs.p99, 2).padStart(7)}  ${fmt(s.missing).padStart(8)}` +
+        `    ${String(s.step + 1).padStart(2)}${s.broken ? ' ✗' : '  '}                  ${fmt(s.viewers).padStart(9)}  ${maybe(s.ratePerRoom, 1).padStart(10)}  ${maybe(s.sentPerSecond, 1).padStart(8)}  ${fmt(s.deliveriesPerSecond).padStart(14)}  ${fmt(s.latencyMs.p99, 2).padStart(7)}  ${fmt(s.missing).padStart(8)}` +
           (backlog ? `   ${b ? `${fmt(b.median, 1)} / ${fmt(b.max, 1)}` : 'n/a'}` : ''),
       );
     }

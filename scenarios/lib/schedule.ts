@@ -85,6 +85,12 @@ export class Plan {
   readonly drainMs: number;
   readonly settleMs: number;
   readonly stepMs: number;
+  /**
+   * Where step 1 begins. Rate steps: after the ramp-up, in which the whole audience joins while the
+   * room is silent (a join storm inside step 1 broke it on the generator, not the server: handshakes
+   * and reads together); viewer steps: at 0, each step's joins being what it measures.
+   */
+  readonly stepsFromMs: number;
   readonly endMs: number;
   readonly storms: { atMs: number; leave: number }[];
 
@@ -95,7 +101,8 @@ export class Plan {
     this.rampUpMs = parseDurationMs(profile.rampUp);
     this.drainMs = parseDurationMs(profile.drain);
     this.settleMs = parseDurationMs(profile.settle);
-    this.stepMs = profile.steps > 0 ? this.durationMs / profile.steps : 0;
+    this.stepsFromMs = profile.steps > 0 && profile.stepBy === 'rate' ? this.rampUpMs : 0;
+    this.stepMs = profile.steps > 0 ? (this.durationMs - this.stepsFromMs) / profile.steps : 0;
     this.endMs = this.durationMs + this.drainMs;
     this.storms = profile.churn.storms
       .map((s) => ({ atMs: parseDurationMs(s.at), leave: s.leave }))
@@ -107,6 +114,7 @@ export class Plan {
   targetAt(ms: number): number {
     const v = this.profile.viewers;
     if (ms >= this.endMs) return 0;
+    if (this.stepMs > 0 && this.profile.stepBy === 'rate') return v;
     if (this.stepMs > 0) return Math.ceil((v * (Math.min(this.stepAt(ms), this.profile.steps - 1) + 1)) / this.profile.steps);
     if (this.rampUpMs <= 0 || ms >= this.rampUpMs) return v;
     // The chatters and moderators come first: the audience grows around rooms that are already talking.
@@ -114,19 +122,37 @@ export class Plan {
     return Math.max(floor, Math.ceil((v * Math.max(0, ms)) / this.rampUpMs));
   }
 
+  /**
+   * Messages per second each chatter sends at `ms`: the profile's rate, or with rate steps
+   * rate × k / N in step k of N and nothing while the audience joins. Nobody sends after the load
+   * phase.
+   */
+  rateAt(ms: number): number {
+    if (ms >= this.durationMs) return 0;
+    if (this.stepMs > 0 && this.profile.stepBy === 'rate') return (this.profile.rate * (this.stepAt(ms) + 1)) / this.profile.steps;
+    return this.profile.rate;
+  }
+
+  /** The message rate one room is offered in a step (0-based), what the steps table shows beside its viewers. */
+  stepRoomRate(step: number): number {
+    return this.profile.chattersPerRoom * this.rateAt(this.stepsFromMs + step * this.stepMs);
+  }
+
+  /** The step (0-based) at `ms`, or -1: not a stepped run, or rate steps' join before step 1. */
   stepAt(ms: number): number {
     if (this.stepMs <= 0) return -1;
-    return Math.min(this.profile.steps - 1, Math.max(0, Math.floor(ms / this.stepMs)));
+    if (this.stepsFromMs > 0 && ms < this.stepsFromMs) return -1;
+    return Math.min(this.profile.steps - 1, Math.max(0, Math.floor((ms - this.stepsFromMs) / this.stepMs)));
   }
 
   phaseAt(ms: number): Phase {
     if (ms >= this.endMs) return 'done';
     if (ms >= this.durationMs) return 'drain';
-    if (this.stepMs === 0 && ms < this.rampUpMs) return 'ramp';
+    if ((this.stepMs === 0 || this.stepsFromMs > 0) && ms < this.rampUpMs) return 'ramp';
     return 'steady';
   }
 
-  /** Messages per second one room will see from its chatters. */
+  /** Messages per second one room will see from its chatters (at the top step when the rate steps). */
   roomMessageRate(): number {
     return this.profile.chattersPerRoom * this.profile.rate;
   }

@@ -69,7 +69,8 @@ export class Swarm implements ViewerHost, ChatterHost, ModeratorHost {
   /** Shared scratch for the receive fast path. */
   readonly scan: MessageScan = { sendTime: 0, sender: 0, seq: 0, idStart: 0 };
   readonly content: string;
-  readonly sendPeriodMs: number;
+  /** The chatters' current period: follows the plan's rate (rate steps change it), set on each tick. */
+  sendPeriodMs: number;
   readonly reconnectDelayMs: number;
   readonly replay: ReplayDriver | undefined;
   readonly layout: Plan['layout'];
@@ -109,7 +110,7 @@ export class Swarm implements ViewerHost, ChatterHost, ModeratorHost {
     this.random = o.random ?? Math.random;
     const p = o.plan.profile;
     this.content = filler(p.messageBytes);
-    this.sendPeriodMs = p.rate > 0 ? 1000 / p.rate : Number.POSITIVE_INFINITY;
+    this.sendPeriodMs = periodMs(o.plan.rateAt(0));
     this.reconnectDelayMs = parseDurationMs(p.reconnect.delay);
     this.rejoinDelayMs = parseDurationMs(p.churn.rejoinDelay);
     this.connectRate = p.connectRate > 0 ? p.connectRate / o.slice.count : 0;
@@ -231,6 +232,7 @@ export class Swarm implements ViewerHost, ChatterHost, ModeratorHost {
       this.replay.tick(t, now);
       return;
     }
+    this.sendPeriodMs = periodMs(this.plan.rateAt(t));
     for (const c of this.chatters) if (c.isOpen) c.sendIfDue(now);
     for (const m of this.moderators) if (m.isOpen) m.moderate(dt);
   }
@@ -299,4 +301,8 @@ export class Swarm implements ViewerHost, ChatterHost, ModeratorHost {
     this.o.ticker.cancel(this.handle);
     this.resolveFinished();
   }
+}
+
+function periodMs(rate: number): number {
+  return rate > 0 ? 1000 / rate : Number.POSITIVE_INFINITY;
 }

@@ -293,7 +293,7 @@ export class Viewer implements SocketEvents {
 
   // ---- the ticker's entry points into the behaviours ---------------------------------------------
 
-  sendIfDue(now: number): boolean {
+  sendIfDue(now: number): number {
     return this.chatter!.sendIfDue(this.socket!, now);
   }
 

@@ -54,6 +54,8 @@ export class RunAggregate {
   private pending: ConnectionSummary[] = [];
   private readonly workers = new Map<number, { connected: number; connecting: number; eventLoopP99Ms: number }>();
   readonly steps: StepTally[] = [];
+  /** Messages the chatters sent in each step (all rooms): whether they kept up with its rate. */
+  readonly sentByStep: number[] = [];
   /** Set when the run stopped at a step (capacity.ts): what arrives afterwards stays with that step. */
   lastStep = Number.POSITIVE_INFINITY;
   eventLoopRunP99Ms = 0;
@@ -95,6 +97,14 @@ export class RunAggregate {
 
     const s = r.sends;
     for (let k = 0; k < s.length; k += 3) this.ledger.sent(s[k]!, s[k + 1]!, s[k + 2]!);
+    if (this.plan.stepMs > 0) {
+      // By send time, not by when the report came in: a report can straddle a step's edge. Not
+      // folded into a broken step (lastStep) either: the next step's faster sends would inflate it.
+      for (let k = 2; k < s.length; k += 3) {
+        const step = this.plan.stepAt(s[k]! - this.startAt);
+        if (step >= 0) this.sentByStep[step] = (this.sentByStep[step] ?? 0) + 1;
+      }
+    }
     const z = r.resolutions;
     for (let k = 0; k < z.length; k += 4) {
       this.ledger.resolved(z[k]!, z[k + 1]!, z[k + 2]!, z[k + 3]!);

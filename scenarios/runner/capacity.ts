@@ -68,6 +68,9 @@ export function stepResults(plan: Plan, a: RunAggregate): StepResult[] {
     return {
       step,
       viewers: tally.peakViewers,
+      ratePerRoom: plan.stepRoomRate(step),
+      // Over the step's planned length: a step cut short by Ctrl-C reads low.
+      sentPerSecond: (a.sentByStep[step] ?? 0) / (plan.stepMs / 1000),
       deliveriesPerSecond: tally.frames / seconds,
       latencyMs,
       missing: counts.missing,
@@ -91,15 +94,18 @@ export function capacityVerdict(plan: Plan, steps: StepResult[], generatorBound:
   const lastGood = broken === -1 ? steps.length - 1 : broken - 1;
   const good = lastGood >= 0 ? steps[lastGood] : undefined;
   const limit = `p99 ≤ ${plan.profile.capacity.p99}, loss ≤ ${plan.profile.capacity.loss * 100} %`;
+  // A step is named by what it raised: its audience, or (rate steps) the room's message rate.
+  const byRate = plan.profile.stepBy === 'rate';
+  const load = (s: StepResult) => (byRate ? `${s.viewers} viewers at ${roomRate(s)} msg/s per room` : `${s.viewers} viewers`);
   let reason: string;
   if (broken === -1) {
-    reason = good ? `did not break (${limit}) up to ${good.viewers} viewers (step ${lastGood + 1}, p99 ${good.latencyMs.p99.toFixed(1)} ms)` : 'no steps ran';
+    reason = good ? `did not break (${limit}) up to ${load(good)} (step ${lastGood + 1}, p99 ${good.latencyMs.p99.toFixed(1)} ms)` : 'no steps ran';
   } else {
     const b = steps[broken]!;
     const why = b.latencyMs.p99 > stepLimits(plan).p99Ms ? `p99 ${b.latencyMs.p99.toFixed(1)} ms` : `${b.missing} missing of ${b.expected}`;
     reason =
-      (good ? `held ${good.viewers} viewers (step ${lastGood + 1}, p99 ${good.latencyMs.p99.toFixed(1)} ms); ` : '') +
-      `broke at step ${broken + 1} with ${b.viewers} viewers: ${why} (${limit})`;
+      (good ? `held ${load(good)} (step ${lastGood + 1}, p99 ${good.latencyMs.p99.toFixed(1)} ms); ` : '') +
+      `broke at step ${broken + 1} ${byRate ? `at ${roomRate(b)} msg/s per room` : `with ${b.viewers} viewers`}: ${why} (${limit})`;
   }
   if (broken !== -1 && generatorBound) {
     reason += ' — but the generator was saturated, so this is the generator’s limit, not necessarily the server’s';
@@ -112,4 +118,8 @@ export function capacityVerdict(plan: Plan, steps: StepResult[], generatorBound:
     knee: stepKnee(steps),
     boundBy: broken === -1 ? 'none' : generatorBound ? 'generator' : 'server',
   };
+}
+
+function roomRate(s: StepResult): string {
+  return String(Math.round((s.ratePerRoom ?? 0) * 100) / 100);
 }

@@ -4,13 +4,13 @@ import path from 'node:path';
 import { formatDuration, parseDurationMs } from '../lib/duration.ts';
 import { ControlPlaneError } from '../lib/ports.ts';
 import { resolveProfile } from '../lib/profile.ts';
-import { COUNTING_RATE } from '../profiles/capacity.ts';
 import { formatSummary } from '../lib/results.ts';
 import { formatSoak } from '../lib/soak-verdict.ts';
 import { applyBaseline, compareWithBaseline, formatBaseline, loadBaselines } from './regression-gate.ts';
 import { DEFAULT_PROFILE, PROFILES } from '../profiles/index.ts';
 import REPLAY_PROFILE from '../profiles/replay.ts';
 import { parseCli, USAGE, UsageError, type CliOptions } from './args.ts';
+import { countingCapacity } from './capacity-counting.ts';
 import { resolveLogsDir, waitForQuietLog, type AuditTarget } from './audit.ts';
 import { validateProfile } from './profile-schema.ts';
 import { loadReplay, type LoadedReplay } from './replay/load-replay.ts';
@@ -51,17 +51,14 @@ async function main(): Promise<number> {
   let profile;
   let replay: LoadedReplay | undefined;
   try {
-    const overrides = { ...cli.overrides };
-    if (cli.profile === 'capacity' && cli.decodeEvery && overrides.rate === undefined) {
-      overrides.rate = COUNTING_RATE;
-      say(`capacity in counting mode: ${COUNTING_RATE} msg/s per chatter so the steps reach the server's limit (--rate overrides)`);
-    }
-    profile = resolveProfile(input, overrides);
+    const counting = cli.profile === 'capacity' && cli.decodeEvery ? countingCapacity(cli.overrides) : undefined;
+    profile = resolveProfile(input, counting?.overrides ?? cli.overrides);
     if (cli.thresholds) profile.thresholds = cli.thresholds;
     if (cli.awsRegion && !cli.url && (profile.connectRate === 0 || profile.connectRate > AWS_TOKEN_RATE)) {
       profile.connectRate = AWS_TOKEN_RATE;
     }
     profile = validateProfile(profile);
+    if (counting) say(counting.note(profile));
     if (profile.replay) {
       replay = loadReplay(profile);
       profile = replay.profile;
@@ -123,7 +120,8 @@ async function main(): Promise<number> {
   const total = parseDurationMs(profile.duration) + parseDurationMs(profile.drain);
   if (replay) say(replaySummary(replay, target.roomRateCap));
   else say(
-    `running ${profile.name}: ${profile.viewers} viewers, ${profile.rooms} room(s), ${profile.chattersPerRoom} chatter(s)/room at ${profile.rate} msg/s, ` +
+    `running ${profile.name}: ${profile.viewers} viewers, ${profile.rooms} room(s), ${profile.chattersPerRoom} chatter(s)/room at ${profile.rate} msg/s` +
+      `${profile.steps > 0 ? ` in ${profile.steps} steps by ${profile.stepBy === 'rate' ? 'message rate' : 'viewers'}` : ''}, ` +
       `about ${formatDuration(total)}`,
   );
   // Known before the run: a soak checkpoints its partial result into this same file.

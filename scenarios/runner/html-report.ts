@@ -279,14 +279,21 @@ function errorChart(results: readonly RunResult[], names: readonly string[]): Ch
   };
 }
 
+const byRate = (r: RunResult) => r.profile?.stepBy === 'rate';
+const stepAxis = (r: RunResult) => (byRate(r) ? 'msg/s per room' : 'viewers');
+
 function capacityChart(results: readonly RunResult[], names: readonly string[]): ChartSpec | undefined {
   if (!results.some((r) => r.steps?.length)) return undefined;
+  // The right axis shows what the steps raised: the audience, or (stepBy rate) the room's message rate.
+  const stepped = results.filter((r) => r.steps?.length);
+  const raised = [...new Set(stepped.map(stepAxis))];
+  const y2Label = raised.join(' · ');
   const chart: ChartSpec = {
     id: 'capacity',
     title: 'Latency against load, by capacity step',
-    unit: 'p99 ms (left) and viewers (right) against deliveries/s; red points: broken steps',
+    unit: `p99 ms (left) and ${y2Label} (right) against deliveries/s; red points: broken steps`,
     xLabel: 'deliveries/s',
-    y2Label: 'viewers',
+    y2Label,
     logY: true,
     tables: [],
     series: [],
@@ -302,12 +309,12 @@ function capacityChart(results: readonly RunResult[], names: readonly string[]):
       steps.map((x) => x.deliveriesPerSecond),
       steps.map((x) => x.latencyMs.p99),
       steps.map((x) => (x.broken ? x.latencyMs.p99 : null)),
-      steps.map((x) => x.viewers),
+      steps.map((x) => (byRate(r) ? (x.ratePerRoom ?? null) : x.viewers)),
     ]);
     chart.series.push(
       { label: `p99 ms${s}`, color: COLORS[1]!, run },
       { label: `broken step${s}`, color: '#b91c1c', run, kind: 'points' },
-      { label: `viewers${s}`, color: COLORS[0]!, run, scale: 'y2', dashed: true },
+      { label: `${stepAxis(r)}${s}`, color: COLORS[0]!, run, scale: 'y2', dashed: true },
     );
     const knee = r.capacity?.knee;
     if (knee) chart.vlines!.push({ x: knee.deliveriesPerSecond, label: `knee: step ${knee.step}, p99 ${formatFigure(knee.p99Ms)} ms${s}`, color: COLORS[3]! });
@@ -412,13 +419,14 @@ function stepsTable(r: RunResult, run: number, names: readonly string[]): string
     .steps!.map(
       (s) =>
         `<tr data-step="${s.step + 1}" class="${s.broken ? 'fail' : ''}"><td>${s.step + 1}${s.broken ? ' ✗' : ''}</td><td>${formatFigure(s.viewers)}</td>` +
+        `<td>${formatFigure(s.ratePerRoom, 1)}</td><td>${formatFigure(s.sentPerSecond, 1)}</td>` +
         `<td>${formatFigure(s.deliveriesPerSecond, 1)}</td><td>${formatFigure(s.latencyMs.p99)}</td><td>${formatFigure(s.missing)}</td><td>${formatFigure(s.expected)}</td>` +
         (backlog ? `<td>${s.generatorBacklogMs ? `${formatFigure(s.generatorBacklogMs.median, 1)} / ${formatFigure(s.generatorBacklogMs.max, 1)}` : 'n/a'}</td>` : '') +
         '</tr>',
     )
     .join('');
   return `<h2>Capacity steps${escape(suffix(names, run))}</h2>
-<table class="figures" id="steps-${run}"><tr><th>step</th><th>viewers</th><th>deliveries/s</th><th>p99 ms</th><th>missing</th><th>expected</th>${backlog ? '<th>generator behind ms (median / max)</th>' : ''}</tr>${rows}</table>`;
+<table class="figures" id="steps-${run}"><tr><th>step</th><th>viewers</th><th>msg/s per room</th><th>sent/s (all rooms)</th><th>deliveries/s</th><th>p99 ms</th><th>missing</th><th>expected</th>${backlog ? '<th>generator behind ms (median / max)</th>' : ''}</tr>${rows}</table>`;
 }
 
 export function reportModel(results: readonly RunResult[], names: readonly string[]): ReportModel {

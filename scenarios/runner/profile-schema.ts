@@ -27,6 +27,7 @@ export const ProfileSchema = z.strictObject({
   duration: duration.refine((t) => parseDurationMs(t) > 0, { message: 'must be longer than 0' }),
   rampUp: duration,
   steps: count,
+  stepBy: z.enum(['viewers', 'rate']),
   drain: duration,
   viewers: z.number().int().positive(),
   rooms: z.number().int().positive(),

@@ -108,7 +108,7 @@ async function createRooms(target: Target, plan: Plan, runId: string, loggingArn
 function liveLine(t: number, plan: Plan, a: RunAggregate, seconds: number, cpu: number, cores: number, backlogMs: number | null | undefined): string {
   const i = a.interval;
   const p99 = percentilesOf(a.intervalLatency).p99;
-  const phase = plan.stepMs > 0 && t < plan.durationMs ? `step ${plan.stepAt(t) + 1}/${plan.profile.steps}` : plan.phaseAt(t);
+  const phase = plan.stepAt(t) >= 0 && t < plan.durationMs ? `step ${plan.stepAt(t) + 1}/${plan.profile.steps}` : plan.phaseAt(t);
   const errors = Object.values(a.totals.errors).reduce((x, y) => x + y, 0);
   return (
     `[${formatDuration(Math.max(0, t)).padStart(6)} / ${formatDuration(plan.endMs)}] ${phase.padEnd(9)} ` +

@@ -18,6 +18,8 @@ export function sweepResult(outcome: SweepOutcome, model: CapacityModel): RunRes
   const stepResults: StepResult[] = steps.map((s, k) => ({
     step: s.step,
     viewers: s.viewers,
+    ratePerRoom: s.ratePerRoom,
+    sentPerSecond: results[k]!.messages.perSecond,
     deliveriesPerSecond: stepDeliveriesPerSecond(s),
     // The whole step's percentiles, but p99 is what the step was judged on: the median of its settled windows.
     latencyMs: { ...results[k]!.latencyMs, p99: stepP99Ms(s) },

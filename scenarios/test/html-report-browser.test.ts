@@ -207,9 +207,28 @@ describe('HTML report in a headless browser', { skip: missing }, () => {
     assert.deepEqual(steps[3], r.steps!.map((s) => s.viewers));
     const rows = await opened.page.$$eval('#steps-0 tr[data-step]', (trs) => trs.map((tr) => [tr.className, ...[...tr.querySelectorAll('td')].map((td) => td.textContent)]));
     assert.deepEqual(rows, [
-      ['', '1', '1,000', '20,000.5', '12.25', '0', '100,000'],
-      ['', '2', '2,000', '40,100.3', '31.50', '0', '200,000'],
-      ['fail', '3 ✗', '3,000', '44,000.8', '912.13', '12', '300,000'],
+      // Written before steps carried their message rate: those cells say n/a.
+      ['', '1', '1,000', 'n/a', 'n/a', '20,000.5', '12.25', '0', '100,000'],
+      ['', '2', '2,000', 'n/a', 'n/a', '40,100.3', '31.50', '0', '200,000'],
+      ['fail', '3 ✗', '3,000', 'n/a', 'n/a', '44,000.8', '912.13', '12', '300,000'],
+    ]);
+    await opened.page.close();
+  });
+
+  it('labels a run stepped by message rate by its rate: the steps table’s msg/s per room and sent/s, and the chart’s right axis', async (t) => {
+    const r = capacityRun();
+    r.profile.stepBy = 'rate';
+    r.steps = r.steps!.map((s, k) => ({ ...s, viewers: 2_000, ratePerRoom: 125 * (k + 1), sentPerSecond: 120.5 * (k + 1) }));
+    const opened = await open(written(t, 'rate-steps', r));
+    const states = await assertChartsRendered(opened, ['capacity']);
+    assert.deepEqual(states.find((s) => s.id === 'capacity')!.series, ['p99 ms', 'broken step', 'msg/s per room']);
+    const data = await opened.page.evaluate(() => window.chatstormCharts!.capacity!.data);
+    assert.deepEqual(data[3], [125, 250, 375], 'the right axis is the offered rate, not the (constant) audience');
+    const rows = await opened.page.$$eval('#steps-0 tr[data-step]', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(0, 4).map((td) => td.textContent)));
+    assert.deepEqual(rows, [
+      ['1', '2,000', '125', '120.5'],
+      ['2', '2,000', '250', '241'],
+      ['3 ✗', '2,000', '375', '361.5'],
     ]);
     await opened.page.close();
   });
