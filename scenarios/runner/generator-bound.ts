@@ -62,9 +62,13 @@ export function spread(values: readonly (number | null | undefined)[]): { median
   return { median, max: Math.max(...values.filter((v): v is number => typeof v === 'number' && Number.isFinite(v))) };
 }
 
-/** A step's intervals: those that ended within it (the first second after a break belongs to the next, which never ran). */
-export function stepBacklog(points: readonly BacklogPoint[], stepMs: number, step: number): { median: number; max: number } | null {
-  const within = points.filter((p) => p.t * 1000 > step * stepMs && p.t * 1000 <= (step + 1) * stepMs);
+/**
+ * A step's intervals: those that ended within it (the first second after a break belongs to the
+ * next, which never ran). Steps start at `fromMs` (after the join, for rate steps: Plan.stepsFromMs).
+ */
+export function stepBacklog(points: readonly BacklogPoint[], stepMs: number, step: number, fromMs = 0): { median: number; max: number } | null {
+  const start = fromMs + step * stepMs;
+  const within = points.filter((p) => p.t * 1000 > start && p.t * 1000 <= start + stepMs);
   return spread(within.map((p) => p.generatorBacklogMs));
 }
 

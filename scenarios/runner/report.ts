@@ -50,7 +50,7 @@ export function buildResult(i: ReportInput): RunResult {
   const loadSeconds = i.loadSeconds;
   const ledger = a.ledger.totals;
   const stepMs = i.plan.stepMs;
-  const steps = stepMs > 0 ? stepResults(i.plan, a).map((s) => ({ ...s, generatorBacklogMs: stepBacklog(i.timeline, stepMs, s.step) })) : undefined;
+  const steps = stepMs > 0 ? stepResults(i.plan, a).map((s) => ({ ...s, generatorBacklogMs: stepBacklog(i.timeline, stepMs, s.step, i.plan.stepsFromMs) })) : undefined;
   const p99LimitMs = stepLimits(i.plan).p99Ms;
   const runBacklogMs = i.generator.backlog?.medianMs ?? null;
   const judge = (backlogMs: number | null) =>

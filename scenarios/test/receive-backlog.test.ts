@@ -133,6 +133,8 @@ describe('receive backlog', () => {
     assert.deepEqual(stepBacklog(points, 2000, 1), { median: 70, max: 80 });
     assert.deepEqual(stepBacklog(points, 2000, 2), { median: 90, max: 90 }, 'an unknown interval is skipped, not a zero');
     assert.equal(stepBacklog([{ t: 1, generatorBacklogMs: null }], 1000, 0), null);
+    // Rate steps begin after the join (Plan.stepsFromMs): step 1 is then the seconds after it.
+    assert.deepEqual(stepBacklog(points, 2000, 0, 2000), { median: 70, max: 80 });
     assert.equal(backlogSummary([points[0]!, points[0]!, points[1]!], 100).sat, 'neither');
     assert.equal(backlogSummary([points[1]!, points[1]!], 100).sat, 'server');
     assert.equal(backlogSummary(points.slice(2), 100).sat, 'generator');
