@@ -35,7 +35,7 @@ const LOAD_METRICS = [
 describe('node runner', () => {
   it('runs the smoke profile against the embedded server and every expected message is delivered exactly once', async (t) => {
     const out = path.join(tempDir(t), 'smoke.json');
-    const { finished } = runBench(['--profile', 'smoke', '--out', out], 60_000);
+    const { finished } = runBench(['--profile', 'smoke', '--duration', '3s', '--out', out], 60_000);
     const { code, output } = await finished;
     assert.equal(code, 0, output);
     const r = readResult(out);
@@ -76,7 +76,7 @@ describe('node runner', () => {
     t.after(() => server.stop());
     const metricsPort = await freePort();
     const out = path.join(dir, 'smoke.json');
-    const { finished } = runBench(['--profile', 'smoke', '--url', server.url, '--metrics-port', String(metricsPort), '--out', out], 60_000);
+    const { finished } = runBench(['--profile', 'smoke', '--duration', '3s', '--url', server.url, '--metrics-port', String(metricsPort), '--out', out], 60_000);
 
     // Wait for the runner to report connected viewers, then read everything it exports.
     let text = '';
@@ -118,7 +118,7 @@ describe('node runner', () => {
   it('moderates: viewers kicked by DisconnectUser over WebSocket and HTTP rejoin with fresh tokens and nothing is lost', async (t) => {
     const out = path.join(tempDir(t), 'moderation.json');
     const { finished } = runBench(
-      ['--profile', 'moderation', '--viewers', '60', '--rooms', '2', '--duration', '6s', '--ramp-up', '1s', '--drain', '2s', '--threshold', 'loss == 0', '--out', out],
+      ['--profile', 'moderation', '--viewers', '60', '--rooms', '2', '--duration', '4s', '--ramp-up', '1s', '--drain', '2s', '--threshold', 'loss == 0', '--out', out],
       60_000,
     );
     const { code, output } = await finished;
@@ -139,8 +139,8 @@ describe('node runner', () => {
     const out = path.join(tempDir(t), 'churn.json');
     const { finished } = runBench(
       [
-        '--profile', 'churn', '--viewers', '120', '--rooms', '2', '--duration', '7s', '--ramp-up', '1s', '--drain', '2s',
-        '--set', 'churn.storms=[{"at":"3s","leave":0.8}]', '--set', 'churn.rejoinDelay=500ms',
+        '--profile', 'churn', '--viewers', '120', '--rooms', '2', '--duration', '5s', '--ramp-up', '1s', '--drain', '2s',
+        '--set', 'churn.storms=[{"at":"2s","leave":0.8}]', '--set', 'churn.rejoinDelay=500ms',
         '--threshold', 'loss == 0', '--threshold', 'duplicates == 0', '--out', out,
       ],
       60_000,
