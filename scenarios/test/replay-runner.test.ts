@@ -154,9 +154,9 @@ describe('replay runner', () => {
     // Every room the runner creates is attached to a logging configuration, so what the server
     // actually received is on disk to be checked.
     const logging = await api<{ arn: string }>(server.url, 'CreateLoggingConfiguration', { destinationConfiguration: { s3: { bucketName: 'seen' } } });
+    // Anonymising does not depend on the speed, so --speed 10 runs once, keeping the content.
     for (const [speed, keep] of [
       ['1', false],
-      ['10', false],
       ['10', true],
     ] as const) {
       const out = path.join(dir, `speed-${speed}-${keep}.json`);
@@ -278,9 +278,9 @@ describe('replay runner', () => {
         .map((line) => JSON.stringify((JSON.parse(line) as { payload: unknown }).payload));
     assert.deepEqual(payloads(recordedFile), payloads(path.join(logDir, `${room.id}.jsonl`)));
 
+    // Each source once: --speed 10 is the crafted log's test above.
     for (const [source, speed] of [
       [logDir, '1'],
-      [logDir, '10'],
       [recordedFile, '1'],
     ] as const) {
       const out = path.join(dir, `replay-${speed}-${path.basename(source)}.json`);
