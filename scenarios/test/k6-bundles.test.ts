@@ -75,6 +75,8 @@ describe('k6 scripts', () => {
         CHATSTORM_OUT: out,
         // 12 viewers over 3 VUs: each VU holds several sockets and judges only what it saw.
         VIEWERS_PER_VU: '4',
+        // 3 s of load: the dozen sockets join within the 1 s ramp and chat for two more.
+        CHATSTORM_SET: 'duration=3s',
         // All emulated VUs share one Node event loop here, on a shared machine: the lag verdict
         // belongs to real k6 (real-k6.test.ts).
         CHATSTORM_LAG_BOUND: '10s',

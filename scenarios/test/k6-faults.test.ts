@@ -34,7 +34,7 @@ describe('k6 faults', () => {
       // The control plane goes straight to chatstorm; only the chat WebSocket passes the proxy.
       const run = await runK6(k6, {
         script: path.join(dir, 'dist', variant, 'smoke.js'),
-        env: { CHATSTORM_URL: server.url, CHATSTORM_WS_URL: proxy.url, CHATSTORM_SET: 'duration=6s;drain=3s', CHATSTORM_OUT: out },
+        env: { CHATSTORM_URL: server.url, CHATSTORM_WS_URL: proxy.url, CHATSTORM_SET: 'duration=4s;drain=2s', CHATSTORM_OUT: out },
         cwd: dir,
         timeoutMs: 120_000,
       });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import type { RunResult } from '../lib/results.ts';
 import { readReportModel } from '../runner/html-report.ts';
 import { freePort, runBench, startServer, tempDir } from './support/processes.ts';
@@ -36,7 +37,7 @@ const LOAD_METRICS = [
 describe('node runner', () => {
   it('runs the smoke profile against the embedded server and every expected message is delivered exactly once', async (t) => {
     const out = path.join(tempDir(t), 'smoke.json');
-    const { finished } = runBench(['--profile', 'smoke', '--out', out], 60_000);
+    const { finished } = runBench(['--profile', 'smoke', '--duration', '3s', '--out', out], 60_000);
     const { code, output } = await finished;
     assert.equal(code, 0, output);
     const r = readResult(out);
@@ -71,45 +72,56 @@ describe('node runner', () => {
     assert.match(page, /<h1 id="headline">chatstorm smoke: <span class="pass">PASSED<\/span>/);
   });
 
-  it('targets another server with --url and serves exactly the contract’s chatstorm_load_* metrics while it runs', async (t) => {
-    const dir = tempDir(t);
-    const server = await startServer(path.join(dir, 'data'));
-    t.after(() => server.stop());
-    const metricsPort = await freePort();
-    const out = path.join(dir, 'smoke.json');
-    const { finished } = runBench(['--profile', 'smoke', '--url', server.url, '--metrics-port', String(metricsPort), '--out', out], 60_000);
+  // One run against a server of our own, over the bare-socket transport, judged by two tests: what
+  // it exports while it runs, and that the raw transport delivered everything.
+  let urlRun: Promise<{ code: number | null; output: string; metrics: string; result: RunResult }> | undefined;
+  let cleanUp = async () => {};
+  after(() => cleanUp());
+  const runAgainstUrl = () =>
+    (urlRun ??= (async () => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'chatstorm-scenarios-'));
+      cleanUp = async () => rmSync(dir, { recursive: true, force: true });
+      const server = await startServer(path.join(dir, 'data'));
+      cleanUp = async () => {
+        await server.stop();
+        rmSync(dir, { recursive: true, force: true });
+      };
+      const metricsPort = await freePort();
+      const out = path.join(dir, 'smoke.json');
+      const { finished } = runBench(
+        ['--profile', 'smoke', '--duration', '3s', '--url', server.url, '--transport', 'raw', '--metrics-port', String(metricsPort), '--out', out],
+        60_000,
+      );
+      // Wait for the runner to report connected viewers, then read everything it exports.
+      let metrics = '';
+      await waitFor(
+        async () => {
+          metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text(), () => '');
+          return /^chatstorm_load_viewers [1-9]/m.test(metrics);
+        },
+        'the runner’s /metrics to report connected viewers',
+        30_000,
+        200,
+      );
+      const { code, output } = await finished;
+      assert.equal(code, 0, output);
+      return { code, output, metrics, result: readResult(out) };
+    })());
 
-    // Wait for the runner to report connected viewers, then read everything it exports.
-    let text = '';
-    await waitFor(
-      async () => {
-        text = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text(), () => '');
-        return /^chatstorm_load_viewers [1-9]/m.test(text);
-      },
-      'the runner’s /metrics to report connected viewers',
-      30_000,
-      200,
-    );
+  it('targets another server with --url and serves exactly the contract’s chatstorm_load_* metrics while it runs', async () => {
+    const { metrics: text, result: r } = await runAgainstUrl();
     const exported = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
     assert.deepEqual([...exported].sort(), [...LOAD_METRICS].sort());
     assert.match(text, /^chatstorm_load_info\{scenario="smoke"\} 1$/m);
     assert.match(text, /^chatstorm_load_connects_total\{outcome="ok"\} \d+/m);
     assert.match(text, /^chatstorm_load_delivery_latency_seconds_bucket\{le="\+Inf"\} \d+/m);
-
-    const { code, output } = await finished;
-    assert.equal(code, 0, output);
-    const r = readResult(out);
     assert.equal(r.target.kind, 'url');
     assert.equal(r.deliveries.delivered, r.deliveries.expected);
     assert.ok(r.server && r.server.rssMB > 0, 'the server’s own cost was read from its /metrics');
   });
 
-  it('delivers everything over the bare-socket transport too', async (t) => {
-    const out = path.join(tempDir(t), 'smoke-raw.json');
-    const { finished } = runBench(['--profile', 'smoke', '--transport', 'raw', '--duration', '3s', '--out', out], 60_000);
-    const { code, output } = await finished;
-    assert.equal(code, 0, output);
-    const r = readResult(out);
+  it('delivers everything over the bare-socket transport too', async () => {
+    const { result: r } = await runAgainstUrl();
     assert.ok(r.deliveries.expected > 0);
     assert.equal(r.deliveries.delivered, r.deliveries.expected);
     assert.equal(r.messages.acked, r.messages.sent);
@@ -119,7 +131,7 @@ describe('node runner', () => {
   it('moderates: viewers kicked by DisconnectUser over WebSocket and HTTP rejoin with fresh tokens and nothing is lost', async (t) => {
     const out = path.join(tempDir(t), 'moderation.json');
     const { finished } = runBench(
-      ['--profile', 'moderation', '--viewers', '60', '--rooms', '2', '--duration', '6s', '--ramp-up', '1s', '--drain', '2s', '--threshold', 'loss == 0', '--out', out],
+      ['--profile', 'moderation', '--viewers', '60', '--rooms', '2', '--duration', '4s', '--ramp-up', '1s', '--drain', '2s', '--threshold', 'loss == 0', '--out', out],
       60_000,
     );
     const { code, output } = await finished;
@@ -140,8 +152,8 @@ describe('node runner', () => {
     const out = path.join(tempDir(t), 'churn.json');
     const { finished } = runBench(
       [
-        '--profile', 'churn', '--viewers', '120', '--rooms', '2', '--duration', '7s', '--ramp-up', '1s', '--drain', '2s',
-        '--set', 'churn.storms=[{"at":"3s","leave":0.8}]', '--set', 'churn.rejoinDelay=500ms',
+        '--profile', 'churn', '--viewers', '120', '--rooms', '2', '--duration', '5s', '--ramp-up', '1s', '--drain', '2s',
+        '--set', 'churn.storms=[{"at":"2s","leave":0.8}]', '--set', 'churn.rejoinDelay=500ms',
         '--threshold', 'loss == 0', '--threshold', 'duplicates == 0', '--out', out,
       ],
       60_000,

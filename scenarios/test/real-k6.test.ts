@@ -13,7 +13,7 @@ import { findK6, readResult, requireK6, runK6, type K6Binary, type K6Run } from 
 // process, shortened through CHATSTORM_SET. Each run is judged by k6's exit code and by the
 // results file its handleSummary wrote. Without a k6 binary the suite skips (fails when CI=true).
 
-const SESSION_MINUTE_SECONDS = 3;
+const SESSION_MINUTE_SECONDS = 2;
 // The same bound for the right-sized and the oversubscribed run, far from both: a right-sized VU
 // lags tens of ms on a quiet 2-core machine and a few hundred when other test runs crowd it
 // (load average 10 was seen), an oversubscribed one many seconds.
@@ -47,7 +47,7 @@ const CASES: Case[] = [
   {
     // Right-sized: 50 viewers per VU, nowhere near what one VU can read.
     profile: 'fanout',
-    set: 'viewers=100;rooms=2;duration=7s;rampUp=3s;drain=1s',
+    set: 'viewers=100;rooms=2;duration=5s;rampUp=2s;drain=1s',
     viewersPerVu: 25,
     check: (r) => {
       assert.equal(r.viewers.peak, 100);
@@ -58,7 +58,7 @@ const CASES: Case[] = [
   },
   {
     profile: 'churn',
-    set: 'viewers=120;rooms=3;duration=9s;rampUp=2s;drain=1s;churn.leavePerSecond=0.05;churn.storms=[{"at":"4s","leave":0.5},{"at":"6500ms","leave":0.9}]',
+    set: 'viewers=120;rooms=3;duration=7s;rampUp=2s;drain=1s;churn.leavePerSecond=0.05;churn.storms=[{"at":"3s","leave":0.5},{"at":"5s","leave":0.9}]',
     viewersPerVu: 40,
     check: (r) => {
       assert.ok(r.viewers.connects.ok > 120 + 60, `storms and churn rejoin with fresh tokens (${r.viewers.connects.ok} connects)`);
@@ -67,7 +67,7 @@ const CASES: Case[] = [
   },
   {
     profile: 'moderation',
-    set: 'viewers=100;rooms=2;duration=8s;rampUp=2s;drain=1s',
+    set: 'viewers=100;rooms=2;duration=6s;rampUp=2s;drain=1s',
     viewersPerVu: 50,
     check: (r) => {
       const a = r.moderation.actions;
@@ -78,10 +78,10 @@ const CASES: Case[] = [
     },
   },
   {
-    // Session expiry compressed: a session minute is 3 s on this server, so every viewer's session
-    // ends (ERROR 401) several times in 12 s and it comes back with a fresh token.
+    // Session expiry compressed: a session minute is 2 s on this server, so every viewer's session
+    // ends (ERROR 401) several times in 8 s and it comes back with a fresh token.
     profile: 'soak',
-    set: 'viewers=60;rooms=5;duration=12s;rampUp=2s;drain=1s;sessionDurationMinutes=1',
+    set: 'viewers=60;rooms=5;duration=8s;rampUp=2s;drain=1s;sessionDurationMinutes=1',
     viewersPerVu: 30,
     check: (r) => {
       assert.ok(r.viewers.disconnects.session_expired >= 60, `sessions expired: ${r.viewers.disconnects.session_expired}`);
@@ -91,7 +91,7 @@ const CASES: Case[] = [
   {
     profile: 'capacity',
     // 3 chatters instead of 10: one room of 150 is already 900 frames/s for three VUs.
-    set: 'viewers=150;steps=3;duration=9s;drain=1s;chattersPerRoom=3',
+    set: 'viewers=150;steps=3;duration=6s;drain=1s;chattersPerRoom=3',
     viewersPerVu: 50,
     check: (r) => assert.equal(r.viewers.peak, 150),
   },
@@ -100,7 +100,7 @@ const CASES: Case[] = [
 const k6Lookup = findK6();
 
 // Each run has its own deadline (runK6's timeout, under the per-test 3 minutes); the whole suite
-// takes about 2 minutes here.
+// takes about 75 s here.
 describe('legacy k6 bundles under a real k6', { concurrency: false, timeout: 480_000 }, () => {
   let dir = '';
   let dist = '';
@@ -120,15 +120,28 @@ describe('legacy k6 bundles under a real k6', { concurrency: false, timeout: 480
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  async function run(k6: K6Binary, profile: string, env: Record<string, string>, timeoutMs = 60_000): Promise<{ run: K6Run; out: string }> {
+  async function run(k6: K6Binary, profile: string, env: Record<string, string>, args: string[] = []): Promise<{ run: K6Run; out: string }> {
     const out = path.join(dir, `${profile}-${Date.now()}.json`);
     const result = await runK6(k6, {
       script: path.join(dist, 'k6-legacy', `${profile}.js`),
       env: { CHATSTORM_URL: server!.url, CHATSTORM_OUT: out, CHATSTORM_LAG_BOUND: LAG_BOUND, ...env },
+      args,
       cwd: dir,
-      timeoutMs,
+      timeoutMs: 60_000,
     });
     return { run: result, out };
+  }
+
+  // The smoke case and the --summary-export test judge the same run: k6's verdict and results
+  // file there, k6's own summary file here.
+  const exported = () => path.join(dir, 'summary-export.json');
+  let smoke: Promise<{ run: K6Run; out: string }> | undefined;
+  function runCase(k6: K6Binary, c: Case): Promise<{ run: K6Run; out: string }> {
+    const set = [c.set, relaxed(c.profile)].filter(Boolean).join(';');
+    const env = { CHATSTORM_SET: set, VIEWERS_PER_VU: String(c.viewersPerVu) };
+    if (c.profile !== 'smoke') return run(k6, c.profile, env);
+    smoke ??= run(k6, c.profile, env, [`--summary-export=${exported()}`, '--tag', 'testid=real-k6-test']);
+    return smoke;
   }
 
   function verdictOf(r: RunResult): string {
@@ -139,8 +152,7 @@ describe('legacy k6 bundles under a real k6', { concurrency: false, timeout: 480
     it(`${c.profile}: k6 exits 0 and its handleSummary shows delivered == expected, no duplicates, every threshold passed`, async (t: TestContext) => {
       const k6 = requireK6(t);
       if (!k6) return;
-      const set = [c.set, relaxed(c.profile)].filter(Boolean).join(';');
-      const { run: k6run, out } = await run(k6, c.profile, { CHATSTORM_SET: set, VIEWERS_PER_VU: String(c.viewersPerVu) });
+      const { run: k6run, out } = await runCase(k6, c);
       const r = readResult(out, k6run);
       t.diagnostic(
         `${c.profile}: ${k6run.seconds.toFixed(1)} s, exit ${k6run.code}, ${r.viewers.connects.ok} connects, delivered ${r.deliveries.delivered} of ${r.deliveries.expected}, ` +
@@ -165,18 +177,10 @@ describe('legacy k6 bundles under a real k6', { concurrency: false, timeout: 480
   it('--summary-export still writes k6’s own summary beside handleSummary’s results, with the same counts', async (t) => {
     const k6 = requireK6(t);
     if (!k6) return;
-    const exported = path.join(dir, 'summary-export.json');
-    const out = path.join(dir, 'smoke-export.json');
-    const k6run = await runK6(k6, {
-      script: path.join(dist, 'k6-legacy', 'smoke.js'),
-      env: { CHATSTORM_URL: server!.url, CHATSTORM_OUT: out, VIEWERS_PER_VU: '6' },
-      args: [`--summary-export=${exported}`, '--tag', 'testid=real-k6-test'],
-      cwd: dir,
-      timeoutMs: 60_000,
-    });
+    const { run: k6run, out } = await runCase(k6, CASES.find((c) => c.profile === 'smoke')!);
     assert.equal(k6run.code, 0, k6run.output);
-    assert.ok(existsSync(exported), `no ${exported}:\n${k6run.output}`);
-    const summary = JSON.parse(readFileSync(exported, 'utf8')) as { metrics: Record<string, Record<string, unknown>> };
+    assert.ok(existsSync(exported()), `no ${exported()}:\n${k6run.output}`);
+    const summary = JSON.parse(readFileSync(exported(), 'utf8')) as { metrics: Record<string, Record<string, unknown>> };
     const r = readResult(out, k6run);
     assert.equal(summary.metrics.deliveries!.count, r.deliveries.frames);
     assert.equal(summary.metrics.messages_sent!.count, r.messages.sent);
@@ -206,8 +210,9 @@ describe('legacy k6 bundles under a real k6', { concurrency: false, timeout: 480
     // 5× the chat: ~1,400 viewers of the hot room × 50 messages/s is 70,000 frames/s for one VU,
     // some twenty times what one k6 VU reads here.
     const { run: k6run, out } = await run(k6, 'fanout', {
-      // 12 s: the backlog, and so the lag, grows for as long as the load lasts.
-      CHATSTORM_SET: 'viewers=2000;rooms=2;duration=12s;rampUp=2s;drain=1s;rate=10',
+      // 8 s: the backlog, and so the lag, grows for as long as the load lasts; a second of it is
+      // already tens of thousands of frames behind.
+      CHATSTORM_SET: 'viewers=2000;rooms=2;duration=8s;rampUp=2s;drain=1s;rate=10',
       VIEWERS_PER_VU: '2000',
     });
     const r = readResult(out, k6run);

@@ -39,7 +39,8 @@ describe('regression gate', () => {
     const crafted = path.join(dir, 'crafted.json');
     writeFileSync(crafted, JSON.stringify(better(run, 0.5)));
     const out = path.join(dir, 'second.json');
-    const { code, output } = await runBench([...SMOKE, '--out', out, '--baseline', crafted], 90_000).finished;
+    // Shorter than the baseline run: 50 % is far outside this run's own spread even over 5 s.
+    const { code, output } = await runBench([...SMOKE, '--duration', '5s', '--out', out, '--baseline', crafted], 90_000).finished;
     assert.equal(code, 1, output);
     const r = readResult(out);
     assert.equal(r.passed, false);
@@ -93,13 +94,16 @@ describe('regression gate', () => {
   });
 
   it('refuses, before running, a baseline of another profile and a tolerance without a baseline', async () => {
-    const other = await runBench(['--profile', 'fanout', '--baseline', first], 30_000).finished;
+    // Each is refused while its arguments are read: the three processes need not wait for each other.
+    const [other, alone, bad] = await Promise.all([
+      runBench(['--profile', 'fanout', '--baseline', first], 30_000).finished,
+      runBench(['--profile', 'smoke', '--tolerance', '5%'], 30_000).finished,
+      runBench(['--profile', 'smoke', '--baseline', first, '--tolerance', 'lots'], 30_000).finished,
+    ]);
     assert.equal(other.code, 2, other.output);
     assert.match(other.output, /--baseline .*first\.json is a "smoke" run and this is a "fanout" run: a baseline must be a run of the same profile/);
-    const alone = await runBench(['--profile', 'smoke', '--tolerance', '5%'], 30_000).finished;
     assert.equal(alone.code, 2, alone.output);
     assert.match(alone.output, /--tolerance goes with --baseline FILE/);
-    const bad = await runBench(['--profile', 'smoke', '--baseline', first, '--tolerance', 'lots'], 30_000).finished;
     assert.equal(bad.code, 2, bad.output);
     assert.match(bad.output, /--tolerance lots: a percentage such as 10%/);
   });

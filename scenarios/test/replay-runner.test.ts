@@ -21,6 +21,9 @@ const DRIFT_P99_BOUND_MS = 750;
 
 const readResult = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as RunResult;
 
+/** The frame around a few-seconds log: a dozen sockets join in 1 s, and 1 s drains localhost. */
+const SHORT_FRAME = ['--ramp-up', '1s', '--drain', '1s'];
+
 async function api<T>(url: string, operation: string, body: unknown): Promise<T> {
   const response = await fetch(`${url}/${operation}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const text = await response.text();
@@ -154,14 +157,14 @@ describe('replay runner', () => {
     // Every room the runner creates is attached to a logging configuration, so what the server
     // actually received is on disk to be checked.
     const logging = await api<{ arn: string }>(server.url, 'CreateLoggingConfiguration', { destinationConfiguration: { s3: { bucketName: 'seen' } } });
+    // Anonymising does not depend on the speed, so --speed 10 runs once, keeping the content.
     for (const [speed, keep] of [
       ['1', false],
-      ['10', false],
       ['10', true],
     ] as const) {
       const out = path.join(dir, `speed-${speed}-${keep}.json`);
       const flags = keep ? ['--keep-content'] : [];
-      const { finished } = runBench(['--url', server.url, '--replay', file, '--speed', speed, '--viewers-per-room', '6', '--workers', '1', '--out', out, ...flags], 90_000);
+      const { finished } = runBench(['--url', server.url, '--replay', file, '--speed', speed, '--viewers-per-room', '6', '--workers', '1', ...SHORT_FRAME, '--out', out, ...flags], 90_000);
       const attached = new Set<string>();
       const rooms = await until('the replay’s two rooms', async () => {
         const list = await api<{ rooms: { arn: string; id: string; name: string }[] }>(server.url, 'ListRooms', {});
@@ -278,13 +281,13 @@ describe('replay runner', () => {
         .map((line) => JSON.stringify((JSON.parse(line) as { payload: unknown }).payload));
     assert.deepEqual(payloads(recordedFile), payloads(path.join(logDir, `${room.id}.jsonl`)));
 
+    // Each source once: --speed 10 is the crafted log's test above.
     for (const [source, speed] of [
       [logDir, '1'],
-      [logDir, '10'],
       [recordedFile, '1'],
     ] as const) {
       const out = path.join(dir, `replay-${speed}-${path.basename(source)}.json`);
-      const { finished } = runBench(['--url', server.url, '--replay', source, '--speed', speed, '--viewers', '5', '--workers', '1', '--out', out], 90_000);
+      const { finished } = runBench(['--url', server.url, '--replay', source, '--speed', speed, '--viewers', '5', '--workers', '1', ...SHORT_FRAME, '--out', out], 90_000);
       const { code, output } = await finished;
       assert.equal(code, 0, output);
       const r = readResult(out);

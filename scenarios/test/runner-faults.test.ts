@@ -70,7 +70,7 @@ describe('node runner faults', () => {
     const out = path.join(dir, 'faults.json');
     // The control plane goes straight to chatstorm; only the chat WebSocket passes the proxy.
     const { finished } = runBench(
-      ['--profile', 'smoke', '--url', server.url, '--ws-url', proxy.url, '--duration', '6s', '--drain', '3s', '--no-pin', '--out', out],
+      ['--profile', 'smoke', '--url', server.url, '--ws-url', proxy.url, '--duration', '4s', '--drain', '2s', '--no-pin', '--out', out],
       90_000,
     );
     const { code, output } = await finished;
@@ -103,7 +103,7 @@ describe('node runner faults in counting receive mode', () => {
       const out = path.join(dir, 'faults-count.json');
       const { finished } = runBench(
         [
-          '--profile', 'smoke', '--url', server.url, '--ws-url', proxy.url, '--chatters', '1', '--ramp-up', '0s', '--duration', '6s', '--drain', '3s',
+          '--profile', 'smoke', '--url', server.url, '--ws-url', proxy.url, '--chatters', '1', '--ramp-up', '0s', '--duration', '4s', '--drain', '2s',
           '--transport', 'raw', '--receive', 'count', '--decode-every', '4', '--no-pin', '--out', out,
         ],
         90_000,

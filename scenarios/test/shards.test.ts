@@ -35,7 +35,7 @@ describe('shards and nodes', () => {
     const server = await startServer(path.join(dir, 'data'));
     t.after(() => server.stop());
     const files = [1, 2].map((i) => path.join(dir, `shard-${i}.json`));
-    const common = ['--profile', 'smoke', '--url', server.url, '--run-id', `t${Date.now().toString(36)}`, '--workers', '1', '--no-pin'];
+    const common = ['--profile', 'smoke', '--duration', '3s', '--url', server.url, '--run-id', `t${Date.now().toString(36)}`, '--workers', '1', '--no-pin'];
     // Shard 2 first: it must wait for shard 1's rooms rather than fail or create its own.
     const second = runBench([...common, '--shard', '2/2', '--out', files[1]!], 90_000);
     const first = runBench([...common, '--shard', '1/2', '--out', files[0]!], 90_000);
@@ -92,7 +92,7 @@ describe('shards and nodes', () => {
     const proxy = await startFaultyProxy(server.url.replace(/^http/, 'ws') + '/', { seed: 1, drop: 0, duplicate: 0, swap: 0, delay: 0, delayMs: 0, refuse: 0, refuseAmong: 0, chance: 0 });
     t.after(() => proxy.close());
     const out = path.join(dir, 'nodes.json');
-    const { finished } = runBench(['--profile', 'smoke', '--url', server.url, '--url', proxy.url, '--workers', '1', '--no-pin', '--out', out], 60_000);
+    const { finished } = runBench(['--profile', 'smoke', '--duration', '3s', '--url', server.url, '--url', proxy.url, '--workers', '1', '--no-pin', '--out', out], 60_000);
     const { code, output } = await finished;
     assert.equal(code, 0, output);
     const r = readResult(out);
