@@ -14,10 +14,14 @@ const AREAS = ['server', 'scenarios', 'dashboards'];
 export const HEAVY = [
   'dashboards/test/prometheus-e2e.test.ts',
   'scenarios/test/audit-run.test.ts',
+  // Real runs that stall the generator or SIGSTOP the server, and judge where the backlog sat.
+  'scenarios/test/backlog-verdict.test.ts',
   'scenarios/test/bench-compare.test.ts',
+  'scenarios/test/capacity-rate-steps.test.ts',
   'scenarios/test/capacity-sweep.test.ts',
   'scenarios/test/k6-bundles.test.ts',
   'scenarios/test/k6-faults.test.ts',
+  'scenarios/test/k6-rate-steps.test.ts',
   'scenarios/test/k6-segments.test.ts',
   'scenarios/test/node-runner.test.ts',
   'scenarios/test/real-k6.test.ts',
