@@ -28,8 +28,8 @@ import { generatorVsServer, type Shape } from './generator-vs-server.ts';
 //                  chatters and viewers (raw transport) here; generator and server µs of CPU per
 //                  delivery and their ratio, counting mode and full decode, for the fan-out shape
 //                  (one room, many frames per socket read) and the spread shape (many rooms at a
-//                  low rate: one frame per socket read) and the capacity profile's shape (one
-//                  room, 10 chatters at 8 msg/s: one frame per read at a high rate). --no-ratio
+//                  low rate: one frame per socket read) and one room at one frame per read
+//                  (10 chatters at 8 msg/s: the capacity profile's viewer steps). --no-ratio
 //                  skips it.
 
 const { values } = parseArgs({
@@ -182,8 +182,10 @@ const positive = (name: keyof typeof values): number => {
 const shapes: Shape[] = [
   { name: 'fan-out', rooms: 1, viewers: positive('fanout-viewers'), chattersPerRoom: positive('fanout-chatters'), rate: positive('fanout-rate') },
   { name: 'one frame per read', rooms: positive('spread-rooms'), viewers: positive('spread-viewers'), chattersPerRoom: 1, rate: positive('spread-rate') },
-  // The capacity profile's shape: one room, its 10 chatters' messages spread over time, so each
-  // reaches each socket in a read of its own, at a rate where the server's fixed costs vanish.
+  // One room whose 10 chatters' messages are spread over time, so each reaches each socket in a
+  // read of its own: the capacity profile's viewer steps (--set stepBy=viewers). The generator
+  // still costs more per delivery than the server here (the per-read cost), which is why counting
+  // mode's capacity steps the rate over a fixed audience: that is the fan-out shape above.
   { name: 'one frame per read, one room', rooms: 1, viewers: positive('room-viewers'), chattersPerRoom: 10, rate: positive('room-rate') },
 ];
 if (!values['no-ratio']) process.stderr.write('generator vs server, per delivery (chatstorm --bench on the server core):\n');
