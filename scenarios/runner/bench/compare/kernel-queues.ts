@@ -1,4 +1,4 @@
-import { procPort, readTcpTables, tcpQueues } from '../../receive-backlog.ts';
+import { procPort, readTcpTablesAsync, tcpQueues } from '../../receive-backlog.ts';
 
 // Where a backlog sits, as the kernel sees it: bytes queued on the server's sockets towards the
 // clients (server Send-Q), bytes the server has not read (server Recv-Q), and bytes that reached
@@ -13,7 +13,7 @@ export interface KernelQueues {
 }
 
 export async function kernelQueues(port: number): Promise<KernelQueues> {
-  const texts = readTcpTables();
+  const texts = await readTcpTablesAsync();
   if (!texts) return { serverSendQ: NaN, serverRecvQ: NaN, clientRecvQ: NaN };
   const q = tcpQueues(texts, [{ address: '', port: procPort(port) }]);
   return { serverSendQ: q.serverSendBytes ?? 0, serverRecvQ: q.serverRecvBytes ?? 0, clientRecvQ: q.clientRecvBytes };
