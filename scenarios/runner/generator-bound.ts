@@ -51,6 +51,8 @@ export function medianKnown(values: readonly (number | null | undefined)[]): num
 
 interface BacklogPoint {
   t: number;
+  /** Connected viewers in the interval: what the server's send queues are judged per. */
+  viewers?: number;
   generatorBacklogMs?: number | null;
   serverSendQueueBytes?: number | null;
 }
@@ -79,12 +81,13 @@ export function backlogSummary(points: readonly BacklogPoint[], p99LimitMs: numb
   const limitMs = backlogLimitMs(p99LimitMs);
   let sat: GeneratorBacklog['sat'] = 'unknown';
   if (generator) {
-    // A server that keeps more than a few frames per socket queued is behind on its sends; a
-    // few KiB in all is what a healthy fan-out holds in flight at any instant.
-    sat = generator.median > limitMs ? 'generator' : server && server.median > SERVER_QUEUE_BYTES ? 'server' : 'neither';
+    // A server that keeps more than a few frames per socket queued is behind on its sends; a few
+    // hundred bytes a socket (unacknowledged, on loopback) is what a healthy fan-out holds in flight.
+    const perConnection = medianKnown(points.map((p) => (p.serverSendQueueBytes != null && p.viewers ? p.serverSendQueueBytes / p.viewers : null)));
+    sat = generator.median > limitMs ? 'generator' : perConnection !== null && perConnection > SERVER_QUEUE_BYTES_PER_CONNECTION ? 'server' : 'neither';
   }
   return { medianMs: generator?.median ?? null, maxMs: generator?.max ?? null, limitMs, serverSendQueueBytes: server, sat };
 }
 
-/** The server's send queues above this (bytes, all sockets) at the median interval hold a backlog. */
-const SERVER_QUEUE_BYTES = 64 * 1024;
+/** The server's send queues above this per connection (bytes, about four MESSAGE frames) at the median interval hold a backlog. */
+const SERVER_QUEUE_BYTES_PER_CONNECTION = 1024;

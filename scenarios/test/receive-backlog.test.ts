@@ -122,12 +122,12 @@ describe('receive backlog', () => {
 
   it('judges a step on the median of its own intervals and says where the backlog sat', () => {
     const points = [
-      { t: 1, generatorBacklogMs: 0, serverSendQueueBytes: 0 },
-      { t: 2, generatorBacklogMs: 2, serverSendQueueBytes: 500_000 },
-      { t: 3, generatorBacklogMs: 80, serverSendQueueBytes: 0 },
-      { t: 4, generatorBacklogMs: 60, serverSendQueueBytes: 0 },
-      { t: 5, generatorBacklogMs: null, serverSendQueueBytes: null },
-      { t: 6, generatorBacklogMs: 90, serverSendQueueBytes: 0 },
+      { t: 1, viewers: 100, generatorBacklogMs: 0, serverSendQueueBytes: 0 },
+      { t: 2, viewers: 100, generatorBacklogMs: 2, serverSendQueueBytes: 500_000 },
+      { t: 3, viewers: 100, generatorBacklogMs: 80, serverSendQueueBytes: 0 },
+      { t: 4, viewers: 100, generatorBacklogMs: 60, serverSendQueueBytes: 0 },
+      { t: 5, viewers: 100, generatorBacklogMs: null, serverSendQueueBytes: null },
+      { t: 6, viewers: 100, generatorBacklogMs: 90, serverSendQueueBytes: 0 },
     ];
     assert.deepEqual(stepBacklog(points, 2000, 0), { median: 1, max: 2 });
     assert.deepEqual(stepBacklog(points, 2000, 1), { median: 70, max: 80 });
@@ -136,7 +136,9 @@ describe('receive backlog', () => {
     // Rate steps begin after the join (Plan.stepsFromMs): step 1 is then the seconds after it.
     assert.deepEqual(stepBacklog(points, 2000, 0, 2000), { median: 70, max: 80 });
     assert.equal(backlogSummary([points[0]!, points[0]!, points[1]!], 100).sat, 'neither');
-    assert.equal(backlogSummary([points[1]!, points[1]!], 100).sat, 'server');
+    assert.equal(backlogSummary([points[1]!, points[1]!], 100).sat, 'server', '5,000 bytes queued per connection');
+    // The same bytes spread over 5,000 connections are 100 bytes each: frames in flight, not a backlog.
+    assert.equal(backlogSummary([{ ...points[1]!, viewers: 5000 }, { ...points[1]!, viewers: 5000 }], 100).sat, 'neither');
     assert.equal(backlogSummary(points.slice(2), 100).sat, 'generator');
     assert.equal(backlogSummary([{ t: 1, generatorBacklogMs: null }], 100).sat, 'unknown');
   });
