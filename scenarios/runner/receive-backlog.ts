@@ -148,19 +148,24 @@ export function tcpQueues(texts: readonly string[], targets: readonly ProcEndpoi
 
 const TABLES = ['/proc/net/tcp', '/proc/net/tcp6'];
 
+/** The tables read (a text, or what failed): tcp is needed, tcp6 may be absent (a kernel without IPv6). */
+function tablesOf(read: readonly PromiseSettledResult<string>[]): string[] | null {
+  if (read[0]!.status === 'rejected') return null;
+  return read.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+}
+
 /** Both tables' texts, or null off Linux or where /proc is unreadable (the figure is then unknown). */
 export function readTcpTables(): string[] | null {
   if (process.platform !== 'linux') return null;
-  const texts: string[] = [];
-  for (const file of TABLES) {
-    try {
-      texts.push(readFileSync(file, 'latin1'));
-    } catch {
-      // A kernel without IPv6 has no tcp6; without tcp there is nothing to read.
-      if (file === TABLES[0]) return null;
-    }
-  }
-  return texts;
+  return tablesOf(
+    TABLES.map((file): PromiseSettledResult<string> => {
+      try {
+        return { status: 'fulfilled', value: readFileSync(file, 'latin1') };
+      } catch (reason) {
+        return { status: 'rejected', reason };
+      }
+    }),
+  );
 }
 
 /**
@@ -170,15 +175,7 @@ export function readTcpTables(): string[] | null {
  */
 export async function readTcpTablesAsync(): Promise<string[] | null> {
   if (process.platform !== 'linux') return null;
-  const texts: string[] = [];
-  for (const file of TABLES) {
-    try {
-      texts.push(await readFile(file, 'latin1'));
-    } catch {
-      if (file === TABLES[0]) return null;
-    }
-  }
-  return texts;
+  return tablesOf(await Promise.allSettled(TABLES.map((file) => readFile(file, 'latin1'))));
 }
 
 /** The /proc endpoints of the targets' URLs: every address their host names resolve to (those actually connected are among them). */

@@ -285,7 +285,8 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         lastBacklogMs = backlogMs = backlogClock.next(queues.clientRecvBytes, readSince.bytes, readSince.seconds);
         metrics.generatorBacklog.set(backlogMs === null ? NaN : backlogMs / 1000);
       }
-      // Skipped (over budget) or unknown: the reads accrue to the next sample's interval.
+      // A sample taken (known or not) starts a new interval; one skipped to stay within the
+      // sampler's budget leaves its reads to the next sample's interval.
       if (queues !== undefined) readSince = { bytes: 0, seconds: 0 };
       if (t >= 0) {
         const latency = percentilesOf(aggregate.intervalLatency);

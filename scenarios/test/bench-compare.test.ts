@@ -69,3 +69,29 @@ test('bench:compare --quick runs every workload against bare uWS, chatstorm and 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('bench:compare refuses a bad command line in one line naming the flag, exit 2, no stack trace', async () => {
+  const cases: [string[], RegExp][] = [
+    [['--targets', 'chatstorm'], /^bench:compare: --targets: ratios are to bare/],
+    [['--only', 'nope'], /^bench:compare: --only: unknown workload "nope"/],
+    [['--hold', 'x'], /^bench:compare: --hold: a positive number, not "x"/],
+    [['--bogus'], /^bench:compare: Unknown option '--bogus'/],
+  ];
+  await Promise.all(
+    cases.map(
+      ([args, expected]) =>
+        new Promise<void>((resolve, reject) => {
+          execFile(process.execPath, ['--import', 'tsx', 'scenarios/runner/bench/bench-compare.ts', ...args], { cwd: ROOT, timeout: 30_000 }, (error, _stdout, stderr) => {
+            try {
+              assert.equal(error?.code, 2, `exit 2 for ${args.join(' ')} (stderr: ${stderr})`);
+              assert.match(stderr, expected);
+              assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');
+              resolve();
+            } catch (failure) {
+              reject(failure);
+            }
+          });
+        }),
+    ),
+  );
+});

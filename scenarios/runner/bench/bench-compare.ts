@@ -24,40 +24,52 @@ import { startTarget, TARGETS, type Target, type TargetName } from './compare/ta
 
 const WORKLOADS = ['fixed', 'sustained', 'overload', 'connections', 'realistic'] as const;
 type Workload = (typeof WORKLOADS)[number];
-const { values } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    only: { type: 'string' },
-    targets: { type: 'string', default: TARGETS.join(',') },
-    viewers: { type: 'string' },
-    rooms: { type: 'string' },
-    'room-viewers': { type: 'string' },
-    'fixed-rate': { type: 'string' },
-    hold: { type: 'string' },
-    repeats: { type: 'string' },
-    'search-start': { type: 'string' },
-    'search-steps': { type: 'string' },
-    'overload-seconds': { type: 'string' },
-    'recovery-seconds': { type: 'string' },
-    connections: { type: 'string' },
-    'handshake-rate': { type: 'string' },
-    'realistic-viewers': { type: 'string' },
-    'realistic-rooms': { type: 'string' },
-    'realistic-rate': { type: 'string' },
-    'receiver-threads': { type: 'string', default: '1' },
-    'probe-every': { type: 'string' },
-    'cpu-prof': { type: 'boolean', default: false },
-    // Extra chatstorm flags, space-separated, given with "=": e.g. --chatstorm-args="--persist-used-tokens false"
-    // shows what the used-token log costs a handshake.
-    'chatstorm-args': { type: 'string' },
-    out: { type: 'string' },
-  },
-});
+/** A command-line mistake: said in one line, exit 2, no stack trace. */
+function usage(message: string): never {
+  process.stderr.write(`bench:compare: ${message}\n`);
+  process.exit(2);
+}
+
+let parsed;
+try {
+  parsed = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      targets: { type: 'string', default: TARGETS.join(',') },
+      viewers: { type: 'string' },
+      rooms: { type: 'string' },
+      'room-viewers': { type: 'string' },
+      'fixed-rate': { type: 'string' },
+      hold: { type: 'string' },
+      repeats: { type: 'string' },
+      'search-start': { type: 'string' },
+      'search-steps': { type: 'string' },
+      'overload-seconds': { type: 'string' },
+      'recovery-seconds': { type: 'string' },
+      connections: { type: 'string' },
+      'handshake-rate': { type: 'string' },
+      'realistic-viewers': { type: 'string' },
+      'realistic-rooms': { type: 'string' },
+      'realistic-rate': { type: 'string' },
+      'receiver-threads': { type: 'string', default: '1' },
+      'probe-every': { type: 'string' },
+      'cpu-prof': { type: 'boolean', default: false },
+      // Extra chatstorm flags, space-separated, given with "=": e.g. --chatstorm-args="--persist-used-tokens false"
+      // shows what the used-token log costs a handshake.
+      'chatstorm-args': { type: 'string' },
+      out: { type: 'string' },
+    },
+  });
+} catch (error) {
+  usage((error as Error).message);
+}
+const { values } = parsed;
 const quick = values.quick!;
 const num = (name: keyof typeof values, full: number, small: number): number => {
   const v = values[name];
   const n = v === undefined ? (quick ? small : full) : Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name}: a positive number, not "${v}"`);
+  if (!Number.isFinite(n) || n <= 0) usage(`--${name}: a positive number, not "${v}"`);
   return n;
 };
 const o = {
@@ -80,10 +92,10 @@ const o = {
   probeEvery: num('probe-every', 16, 1),
 };
 const workloads = new Set((values.only ?? WORKLOADS.join(',')).split(',')) as Set<Workload>;
-for (const w of workloads) if (!WORKLOADS.includes(w)) throw new Error(`--only: unknown workload "${w}" (one or more of ${WORKLOADS.join(', ')})`);
+for (const w of workloads) if (!WORKLOADS.includes(w)) usage(`--only: unknown workload "${w}" (one or more of ${WORKLOADS.join(', ')})`);
 const targets = values.targets!.split(',') as TargetName[];
-for (const t of targets) if (!TARGETS.includes(t)) throw new Error(`--targets: unknown target "${t}" (one or more of ${TARGETS.join(', ')})`);
-if (!targets.includes('bare')) throw new Error('--targets: ratios are to bare, so bare is always one of them');
+for (const t of targets) if (!TARGETS.includes(t)) usage(`--targets: unknown target "${t}" (one or more of ${TARGETS.join(', ')})`);
+if (!targets.includes('bare')) usage('--targets: ratios are to bare, so bare is always one of them');
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 // Read before pinning: afterwards this process sees only its own cores.
