@@ -91,6 +91,8 @@ export class Plan {
    * and reads together); viewer steps: at 0, each step's joins being what it measures.
    */
   readonly stepsFromMs: number;
+  /** A stepped plan whose steps raise the chatters' rate over a fixed audience (profile.stepBy 'rate'). */
+  readonly stepsByRate: boolean;
   readonly endMs: number;
   readonly storms: { atMs: number; leave: number }[];
 
@@ -103,6 +105,7 @@ export class Plan {
     this.settleMs = parseDurationMs(profile.settle);
     this.stepsFromMs = profile.steps > 0 && profile.stepBy === 'rate' ? this.rampUpMs : 0;
     this.stepMs = profile.steps > 0 ? (this.durationMs - this.stepsFromMs) / profile.steps : 0;
+    this.stepsByRate = this.stepMs > 0 && profile.stepBy === 'rate';
     this.endMs = this.durationMs + this.drainMs;
     this.storms = profile.churn.storms
       .map((s) => ({ atMs: parseDurationMs(s.at), leave: s.leave }))
@@ -114,7 +117,7 @@ export class Plan {
   targetAt(ms: number): number {
     const v = this.profile.viewers;
     if (ms >= this.endMs) return 0;
-    if (this.stepMs > 0 && this.profile.stepBy === 'rate') return v;
+    if (this.stepsByRate) return v;
     if (this.stepMs > 0) return Math.ceil((v * (Math.min(this.stepAt(ms), this.profile.steps - 1) + 1)) / this.profile.steps);
     if (this.rampUpMs <= 0 || ms >= this.rampUpMs) return v;
     // The chatters and moderators come first: the audience grows around rooms that are already talking.
@@ -129,7 +132,7 @@ export class Plan {
    */
   rateAt(ms: number): number {
     if (ms >= this.durationMs) return 0;
-    if (this.stepMs > 0 && this.profile.stepBy === 'rate') return (this.profile.rate * (this.stepAt(ms) + 1)) / this.profile.steps;
+    if (this.stepsByRate) return (this.profile.rate * (this.stepAt(ms) + 1)) / this.profile.steps;
     return this.profile.rate;
   }
 

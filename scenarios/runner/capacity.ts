@@ -95,7 +95,7 @@ export function capacityVerdict(plan: Plan, steps: StepResult[], generatorBound:
   const good = lastGood >= 0 ? steps[lastGood] : undefined;
   const limit = `p99 ≤ ${plan.profile.capacity.p99}, loss ≤ ${plan.profile.capacity.loss * 100} %`;
   // A step is named by what it raised: its audience, or (rate steps) the room's message rate.
-  const byRate = plan.profile.stepBy === 'rate';
+  const byRate = plan.stepsByRate;
   const load = (s: StepResult) => (byRate ? `${s.viewers} viewers at ${roomRate(s)} msg/s per room` : `${s.viewers} viewers`);
   let reason: string;
   if (broken === -1) {
